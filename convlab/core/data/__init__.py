@@ -1,0 +1,35 @@
+"""Datasets for ConvLab: the in-memory :class:`Dataset`, synthetic toy
+datasets, MNIST-style IDX files and folders of images.
+
+Conventions: images are float32 (N, C, H, W) in [0, 1] (before any
+normalisation), labels are int64 class indices.
+"""
+
+from .dataset import Dataset
+from .digits import DIGIT_CLASSES, synthetic_digits
+from .folders import IMAGE_EXTENSIONS, load_image_folder
+from .idx import (
+    FASHION_CLASSES,
+    MNIST_CLASSES,
+    IDXError,
+    load_mnist_folder,
+    read_idx,
+    write_idx,
+)
+from .shapes import SHAPE_CLASSES, synthetic_shapes
+
+__all__ = [
+    "Dataset",
+    "synthetic_digits",
+    "synthetic_shapes",
+    "IDXError",
+    "read_idx",
+    "write_idx",
+    "load_mnist_folder",
+    "load_image_folder",
+    "DIGIT_CLASSES",
+    "SHAPE_CLASSES",
+    "MNIST_CLASSES",
+    "FASHION_CLASSES",
+    "IMAGE_EXTENSIONS",
+]

@@ -1,0 +1,241 @@
+"""Reading and writing IDX files (the format of MNIST and Fashion-MNIST).
+
+An IDX file is: two zero bytes, a dtype code, the number of dimensions,
+one big-endian uint32 per dimension, then the data in big-endian order.
+Files may be gzip-compressed (detected by content, not by name).
+
+Every problem -- missing file, broken gzip stream, bad header, wrong data
+size -- is raised as :class:`IDXError` with a message naming the file and
+the numbers involved.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import zlib
+from math import prod
+
+import numpy as np
+
+from .dataset import Dataset
+
+__all__ = [
+    "IDXError",
+    "read_idx",
+    "write_idx",
+    "load_mnist_folder",
+    "MNIST_CLASSES",
+    "FASHION_CLASSES",
+]
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+FASHION_CLASSES = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+
+MAX_DATA_BYTES = 2**31  # refuse to allocate more than 2 GiB
+MAX_DIMS = 4
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
+
+
+class IDXError(ValueError):
+    """An IDX file is missing, unreadable or malformed."""
+
+
+def _read_exactly(f, count: int) -> bytes:
+    """Read up to ``count`` bytes (fewer only at end of file)."""
+    chunks, remaining = [], count
+    while remaining > 0:
+        chunk = f.read(min(remaining, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _count_rest(f, limit: int = 1 << 26) -> tuple[int, bool]:
+    """Count remaining bytes, stopping after ``limit``; returns (count, more)."""
+    count = 0
+    while count <= limit:
+        chunk = f.read(1 << 20)
+        if not chunk:
+            return count, False
+        count += len(chunk)
+    return count, True
+
+
+def _parse(f, name: str) -> np.ndarray:
+    header = _read_exactly(f, 4)
+    if len(header) < 4:
+        raise IDXError(f"{name}: file is too short to be an IDX file ({len(header)} bytes)")
+    if header[:2] != b"\x00\x00":
+        raise IDXError(
+            f"{name}: not an IDX file (magic number starts with "
+            f"0x{header[0]:02x} 0x{header[1]:02x}, expected 0x00 0x00)"
+        )
+    code, ndim = header[2], header[3]
+    if code not in _DTYPES:
+        known = ", ".join(f"0x{c:02X}" for c in _DTYPES)
+        raise IDXError(f"{name}: unknown IDX data type code 0x{code:02X} (known: {known})")
+    if not 1 <= ndim <= MAX_DIMS:
+        raise IDXError(f"{name}: header says {ndim} dimensions, ConvLab reads 1 to {MAX_DIMS}")
+
+    dim_bytes = _read_exactly(f, 4 * ndim)
+    if len(dim_bytes) < 4 * ndim:
+        raise IDXError(
+            f"{name}: file ends inside the header ({ndim} dimensions need "
+            f"{4 + 4 * ndim} header bytes, the file has {4 + len(dim_bytes)})"
+        )
+    dims = struct.unpack(f">{ndim}I", dim_bytes)
+    dtype = _DTYPES[code]
+    expected = prod(dims) * dtype.itemsize
+    factors = " x ".join(map(str, dims))
+    if dtype.itemsize > 1:
+        factors += f" x {dtype.itemsize} bytes"
+    described = f"{factors} = {expected} bytes of data"
+    if expected > MAX_DATA_BYTES:
+        raise IDXError(
+            f"{name}: header says {described}, more than ConvLab's limit of "
+            f"{MAX_DATA_BYTES} bytes"
+        )
+
+    data = _read_exactly(f, expected)
+    if len(data) < expected:
+        raise IDXError(
+            f"{name}: header says {described} but the file holds "
+            f"{len(data)} bytes (truncated?)"
+        )
+    extra, more = _count_rest(f)
+    if extra:
+        amount = f"more than {extra}" if more else str(extra)
+        raise IDXError(
+            f"{name}: header says {described} but the file has {amount} "
+            f"extra bytes after it (wrong header or not an IDX file?)"
+        )
+    array = np.frombuffer(data, dtype=dtype).reshape(dims)
+    return array.astype(dtype.newbyteorder("="))  # native byte order, writable copy
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read a raw or gzip-compressed IDX file into a native-endian array."""
+    name = os.path.basename(os.fspath(path)) or os.fspath(path)
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                    return _parse(f, name)
+            return _parse(raw, name)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise IDXError(f"{name}: the gzip data is damaged ({exc})") from exc
+    except OSError as exc:
+        raise IDXError(f"{name}: could not read the file ({exc.strerror or exc})") from exc
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` as IDX (gzip-compressed if ``path`` ends with .gz)."""
+    array = np.asarray(array)
+    code = _CODES.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise IDXError(f"IDX cannot store {array.dtype} data")
+    if not 1 <= array.ndim <= MAX_DIMS:
+        raise IDXError(f"IDX arrays need 1 to {MAX_DIMS} dimensions, got {array.ndim}")
+    if any(d >= 2**32 for d in array.shape):
+        raise IDXError(f"array dimensions {array.shape} are too large for IDX")
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(_DTYPES[code], copy=False).tobytes()
+    opener = gzip.open if os.fspath(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(payload)
+
+
+# ---------------------------------------------------------------------------
+# MNIST-style folders
+# ---------------------------------------------------------------------------
+
+_PREFIX = {"train": "train", "test": "t10k"}
+
+
+def _candidates(prefix: str, part: str, rank: int) -> list[str]:
+    names = [f"{prefix}-{part}-idx{rank}-ubyte", f"{prefix}-{part}.idx{rank}-ubyte"]
+    return names + [n + ".gz" for n in names]
+
+
+def _find(folder: str, candidates: list[str]) -> str | None:
+    """First existing candidate, compared case-insensitively."""
+    by_lower = {}
+    for entry in os.scandir(folder):
+        if entry.is_file():
+            by_lower.setdefault(entry.name.lower(), entry.path)
+    for candidate in candidates:
+        if candidate.lower() in by_lower:
+            return by_lower[candidate.lower()]
+    return None
+
+
+def load_mnist_folder(
+    folder: str | os.PathLike, kind: str = "train", fashion: bool = False
+) -> Dataset:
+    """Load the train or test part of an MNIST / Fashion-MNIST folder.
+
+    Looks for ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte``
+    (``t10k-...`` for ``kind="test"``), also with ``.gz`` or the dotted
+    ``train-images.idx3-ubyte`` spelling.  Pixels are scaled to [0, 1].
+    """
+    if kind not in _PREFIX:
+        raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise IDXError(f"{folder}: folder not found")
+    prefix = _PREFIX[kind]
+    image_names = _candidates(prefix, "images", 3)
+    label_names = _candidates(prefix, "labels", 1)
+    image_path = _find(folder, image_names)
+    label_path = _find(folder, label_names)
+    missing = [names for names, path in ((image_names, image_path), (label_names, label_path))
+               if path is None]
+    if missing:
+        looked_for = "; ".join(" or ".join(names) for names in missing)
+        raise IDXError(
+            f"{os.path.basename(folder) or folder}: missing {kind} files "
+            f"(looked for {looked_for})"
+        )
+
+    images, labels = read_idx(image_path), read_idx(label_path)
+    image_name, label_name = os.path.basename(image_path), os.path.basename(label_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise IDXError(
+            f"{image_name}: expected N x height x width uint8 images, "
+            f"got shape {images.shape} of {images.dtype}"
+        )
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise IDXError(
+            f"{label_name}: expected a 1-D list of integer labels, "
+            f"got shape {labels.shape} of {labels.dtype}"
+        )
+    if len(images) != len(labels):
+        raise IDXError(
+            f"{image_name} has {len(images)} images but {label_name} has {len(labels)} labels"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise IDXError(f"{label_name}: labels must be 0..9, found {labels.min()}..{labels.max()}")
+
+    x = (images.astype(np.float32) / 255.0)[:, None]
+    title = "Fashion-MNIST" if fashion else "MNIST"
+    classes = FASHION_CLASSES if fashion else MNIST_CLASSES
+    return Dataset(x, labels.astype(np.int64), list(classes), name=f"{title} ({kind})")

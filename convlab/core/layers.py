@@ -1,0 +1,468 @@
+"""Layers: each a small forward/backward pair with a cache, built from one spec entry.
+
+A layer is made from its spec dict (``{"type": "conv2d", "filters": 6, "kernel": 5}``),
+its position in the model and the shape it receives, so it can check its settings and
+say exactly what is wrong (``SpecError``) before any array is touched.
+
+Shapes exclude the batch axis: spatial ``(C, H, W)`` or flat ``(F,)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import functional as F
+
+
+class SpecError(ValueError):
+    """A model spec that cannot work; the message names the layer, the field and the numbers."""
+
+
+# --------------------------------------------------------------------------- reading spec values
+
+
+class _Fields:
+    """Reads and checks one layer's spec entry, prefixing every error with the layer's name."""
+
+    def __init__(self, where: str, entry: dict, allowed: tuple[str, ...]):
+        self.where = where
+        self.entry = entry
+        unknown = sorted(set(entry) - set(allowed) - {"type"})
+        if unknown:
+            takes = ", ".join(allowed) if allowed else "no settings"
+            raise SpecError(f"{where}: unknown field {unknown[0]!r} ({entry['type']} takes {takes})")
+
+    def fail(self, field: str, text: str):
+        raise SpecError(f"{self.where}: {field} {text}")
+
+    def _whole(self, field: str, v, minimum: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
+            isinstance(v, float) and (not np.isfinite(v) or v != int(v))
+        ):
+            self.fail(field, f"must be a whole number, got {v!r}")
+        v = int(v)
+        if v < minimum:
+            self.fail(field, f"must be at least {minimum}, got {v}")
+        return v
+
+    def int(self, field: str, default=None, minimum: int = 1) -> int:
+        v = self.entry.get(field, default)
+        if v is None:
+            self.fail(field, "is required")
+        return self._whole(field, v, minimum)
+
+    def pair(self, field: str, default=None, minimum: int = 1) -> tuple[int, int]:
+        v = self.entry.get(field, default)
+        if v is None:
+            self.fail(field, "is required")
+        if isinstance(v, (list, tuple)):
+            if len(v) != 2:
+                self.fail(field, f"must be one number or a pair [h, w], got {list(v)!r}")
+            return self._whole(field, v[0], minimum), self._whole(field, v[1], minimum)
+        n = self._whole(field, v, minimum)
+        return n, n
+
+    def float(self, field: str, default: float, lo: float, hi: float, hi_open=False) -> float:
+        v = self.entry.get(field, default)
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            self.fail(field, f"must be a number, got {v!r}")
+        if v < lo or v > hi or (hi_open and v == hi):
+            bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
+            self.fail(field, f"must lie in {bound}, got {v}")
+        return float(v)
+
+    def bool(self, field: str, default: bool) -> bool:
+        v = self.entry.get(field, default)
+        if not isinstance(v, bool):
+            self.fail(field, f"must be true or false, got {v!r}")
+        return v
+
+    def choice(self, field: str, default: str, options: tuple[str, ...]) -> str:
+        v = self.entry.get(field, default)
+        if v not in options:
+            self.fail(field, f"must be one of {', '.join(options)}, got {v!r}")
+        return v
+
+
+def _compact(p: tuple[int, int]):
+    """An int where the pair is square, else a [h, w] list (the spec's own form)."""
+    return p[0] if p[0] == p[1] else [p[0], p[1]]
+
+
+def _shape_text(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+# --------------------------------------------------------------------------- base
+
+
+class Layer:
+    """One step of a Sequential model."""
+
+    type = "layer"
+    fields: tuple[str, ...] = ()
+
+    def __init__(self, entry: dict, index: int, in_shape: tuple, dtype=np.float32):
+        self.index = index
+        self.where = f"layer {index} ({self.type})"
+        self.in_shape = tuple(in_shape)
+        self.dtype = np.dtype(dtype)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self._cache = None
+        self.configure(_Fields(self.where, entry, self.fields))
+        self.out_shape = self.infer_shape()
+
+    # subclasses override these
+    def configure(self, f: _Fields) -> None:
+        pass
+
+    def infer_shape(self) -> tuple:
+        return self.in_shape
+
+    def config(self) -> dict:
+        """The full spec entry, every optional key filled in."""
+        return {"type": self.type}
+
+    def forward(self, x: np.ndarray, training: bool = False, rng=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray, need_input_grad: bool = True):
+        raise NotImplementedError
+
+    # shared facts for the summary
+    @property
+    def macs(self) -> int:
+        return 0
+
+    def axis_math(self) -> list[F.OutputSize]:
+        """The per-axis filter math of a windowed layer (height, width); empty otherwise."""
+        return []
+
+    def init_params(self, rng: np.random.Generator, gain_kind: str) -> None:
+        pass
+
+    def _need_spatial(self):
+        if len(self.in_shape) != 3:
+            raise SpecError(
+                f"{self.where}: needs a spatial input (channels x height x width) "
+                f"but receives a flat vector of {self.in_shape[0]} values"
+            )
+
+
+# --------------------------------------------------------------------------- windowed layers
+
+
+class Conv2d(Layer):
+    type = "conv2d"
+    fields = ("filters", "kernel", "stride", "padding", "dilation", "padding_mode", "bias")
+
+    def configure(self, f):
+        self.filters = f.int("filters")
+        self.kernel = f.pair("kernel")
+        self.stride = f.pair("stride", 1)
+        self.padding = f.pair("padding", 0, minimum=0)
+        self.dilation = f.pair("dilation", 1)
+        self.padding_mode = f.choice("padding_mode", "zeros", F.PADDING_MODES)
+        self.use_bias = f.bool("bias", True)
+        self._need_spatial()
+        c = self.in_shape[0]
+        self.params["weight"] = np.zeros((self.filters, c) + self.kernel, dtype=self.dtype)
+        if self.use_bias:
+            self.params["bias"] = np.zeros((self.filters,), dtype=self.dtype)
+
+    def axis_math(self):
+        _, h, w = self.in_shape
+        return [
+            F.OutputSize(h, self.kernel[0], self.stride[0], self.padding[0], self.dilation[0]),
+            F.OutputSize(w, self.kernel[1], self.stride[1], self.padding[1], self.dilation[1]),
+        ]
+
+    def infer_shape(self):
+        return (self.filters,) + _check_axes(self, self.axis_math())
+
+    def config(self):
+        return {
+            "type": self.type,
+            "filters": self.filters,
+            "kernel": _compact(self.kernel),
+            "stride": _compact(self.stride),
+            "padding": _compact(self.padding),
+            "dilation": _compact(self.dilation),
+            "padding_mode": self.padding_mode,
+            "bias": self.use_bias,
+        }
+
+    @property
+    def macs(self):
+        c = self.in_shape[0]
+        _, ho, wo = self.out_shape
+        return self.filters * c * self.kernel[0] * self.kernel[1] * ho * wo
+
+    def init_params(self, rng, gain_kind):
+        fan_in = self.in_shape[0] * self.kernel[0] * self.kernel[1]
+        fan_out = self.filters * self.kernel[0] * self.kernel[1]
+        self.params["weight"][...] = _init(rng, self.params["weight"].shape, fan_in, fan_out, gain_kind)
+        if self.use_bias:
+            self.params["bias"][...] = 0
+
+    def forward(self, x, training=False, rng=None):
+        out, self._cache = F.conv2d_forward(
+            x, self.params["weight"], self.params.get("bias"),
+            self.stride, self.padding, self.dilation, self.padding_mode,
+        )
+        return out
+
+    def backward(self, dout, need_input_grad=True):
+        dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
+        self.grads["weight"] = dw
+        if self.use_bias:
+            self.grads["bias"] = db
+        return dx
+
+
+class _Pool2d(Layer):
+    fields = ("kernel", "stride", "padding")
+
+    def configure(self, f):
+        self.kernel = f.pair("kernel")
+        self.stride = f.pair("stride", list(self.kernel)) if f.entry.get("stride") is not None else self.kernel
+        self.padding = f.pair("padding", 0, minimum=0)
+        self._need_spatial()
+        for axis, p, k in zip(("height", "width"), self.padding, self.kernel):
+            if 2 * p > k:
+                f.fail("padding", f"{p} is more than half the {axis} of the {k}-wide window (at most {k // 2})")
+
+    def axis_math(self):
+        _, h, w = self.in_shape
+        return [
+            F.OutputSize(h, self.kernel[0], self.stride[0], self.padding[0], 1),
+            F.OutputSize(w, self.kernel[1], self.stride[1], self.padding[1], 1),
+        ]
+
+    def infer_shape(self):
+        return (self.in_shape[0],) + _check_axes(self, self.axis_math())
+
+    def config(self):
+        return {
+            "type": self.type,
+            "kernel": _compact(self.kernel),
+            "stride": _compact(self.stride),
+            "padding": _compact(self.padding),
+        }
+
+
+class MaxPool2d(_Pool2d):
+    type = "maxpool2d"
+
+    def forward(self, x, training=False, rng=None):
+        out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
+        return out
+
+    def backward(self, dout, need_input_grad=True):
+        return F.maxpool2d_backward(dout, self._cache) if need_input_grad else None
+
+
+class AvgPool2d(_Pool2d):
+    type = "avgpool2d"
+
+    def forward(self, x, training=False, rng=None):
+        out, self._cache = F.avgpool2d_forward(x, self.kernel, self.stride, self.padding)
+        return out
+
+    def backward(self, dout, need_input_grad=True):
+        return F.avgpool2d_backward(dout, self._cache) if need_input_grad else None
+
+
+def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
+    sizes = []
+    for axis, m in zip(("height", "width"), math):
+        if m.size <= 0:
+            raise SpecError(
+                f"{layer.where}: output {axis} {m.formula()} is not positive - the "
+                f"{'dilated ' if m.dilation > 1 else ''}window of {m.effective_kernel} is larger than "
+                f"the padded input of {m.size_in + 2 * m.padding}"
+            )
+        sizes.append(m.size)
+    return tuple(sizes)
+
+
+# --------------------------------------------------------------------------- element-wise
+
+
+class ReLU(Layer):
+    type = "relu"
+
+    def forward(self, x, training=False, rng=None):
+        self._cache = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout, need_input_grad=True):
+        return dout * self._cache if need_input_grad else None
+
+
+class LeakyReLU(Layer):
+    type = "leaky_relu"
+    fields = ("slope",)
+
+    def configure(self, f):
+        self.slope = f.float("slope", 0.01, 0.0, 1.0)
+
+    def config(self):
+        return {"type": self.type, "slope": self.slope}
+
+    def forward(self, x, training=False, rng=None):
+        self._cache = x > 0
+        return np.where(self._cache, x, x * self.dtype.type(self.slope)).astype(x.dtype, copy=False)
+
+    def backward(self, dout, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        return np.where(self._cache, dout, dout * self.dtype.type(self.slope)).astype(dout.dtype, copy=False)
+
+
+class Tanh(Layer):
+    type = "tanh"
+
+    def forward(self, x, training=False, rng=None):
+        self._cache = np.tanh(x)
+        return self._cache
+
+    def backward(self, dout, need_input_grad=True):
+        return dout * (1 - self._cache * self._cache) if need_input_grad else None
+
+
+class Sigmoid(Layer):
+    type = "sigmoid"
+
+    def forward(self, x, training=False, rng=None):
+        # tanh form: stable for large |x| in both directions
+        self._cache = 0.5 * (np.tanh(0.5 * x) + 1)
+        return self._cache
+
+    def backward(self, dout, need_input_grad=True):
+        return dout * self._cache * (1 - self._cache) if need_input_grad else None
+
+
+class Dropout(Layer):
+    type = "dropout"
+    fields = ("rate",)
+
+    def configure(self, f):
+        self.rate = f.float("rate", 0.5, 0.0, 1.0, hi_open=True)
+
+    def config(self):
+        return {"type": self.type, "rate": self.rate}
+
+    def forward(self, x, training=False, rng=None):
+        if not training or self.rate == 0:
+            self._cache = None
+            return x
+        rng = rng if rng is not None else np.random.default_rng()
+        keep = 1.0 - self.rate
+        self._cache = (rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self._cache
+
+    def backward(self, dout, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        return dout if self._cache is None else dout * self._cache
+
+
+class Softmax(Layer):
+    type = "softmax"
+
+    def configure(self, f):
+        if len(self.in_shape) != 1:
+            raise SpecError(
+                f"{self.where}: softmax turns a vector of class scores into probabilities, but "
+                f"receives a {_shape_text(self.in_shape)} map; put flatten and linear layers before it"
+            )
+
+    def forward(self, x, training=False, rng=None):
+        self._cache = F.softmax(x, axis=1)
+        return self._cache
+
+    def backward(self, dout, need_input_grad=True):
+        if not need_input_grad:
+            return None
+        p = self._cache
+        return p * (dout - (dout * p).sum(axis=1, keepdims=True))
+
+
+# --------------------------------------------------------------------------- flat layers
+
+
+class Flatten(Layer):
+    type = "flatten"
+
+    def infer_shape(self):
+        return (int(np.prod(self.in_shape)),)
+
+    def forward(self, x, training=False, rng=None):
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout, need_input_grad=True):
+        return dout.reshape((dout.shape[0],) + self.in_shape) if need_input_grad else None
+
+
+class Linear(Layer):
+    type = "linear"
+    fields = ("units", "bias")
+
+    def configure(self, f):
+        self.units = f.int("units")
+        self.use_bias = f.bool("bias", True)
+        if len(self.in_shape) != 1:
+            raise SpecError(
+                f"{self.where}: receives a {_shape_text(self.in_shape)} map but a linear layer needs a "
+                f"flat vector; add a flatten layer before it (it would give {int(np.prod(self.in_shape))} values)"
+            )
+        self.params["weight"] = np.zeros((self.units, self.in_shape[0]), dtype=self.dtype)
+        if self.use_bias:
+            self.params["bias"] = np.zeros((self.units,), dtype=self.dtype)
+
+    def infer_shape(self):
+        return (self.units,)
+
+    def config(self):
+        return {"type": self.type, "units": self.units, "bias": self.use_bias}
+
+    @property
+    def macs(self):
+        return self.units * self.in_shape[0]
+
+    def init_params(self, rng, gain_kind):
+        w = self.params["weight"]
+        w[...] = _init(rng, w.shape, self.in_shape[0], self.units, gain_kind)
+        if self.use_bias:
+            self.params["bias"][...] = 0
+
+    def forward(self, x, training=False, rng=None):
+        self._cache = x
+        out = x @ self.params["weight"].T
+        if self.use_bias:
+            out += self.params["bias"]
+        return out
+
+    def backward(self, dout, need_input_grad=True):
+        self.grads["weight"] = dout.T @ self._cache
+        if self.use_bias:
+            self.grads["bias"] = dout.sum(axis=0)
+        return dout @ self.params["weight"] if need_input_grad else None
+
+
+def _init(rng, shape, fan_in, fan_out, kind):
+    """He (normal, fan-in) before ReLU-like activations, Xavier (uniform) otherwise."""
+    if kind == "he":
+        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=shape)
+
+
+LAYER_TYPES: dict[str, type[Layer]] = {
+    cls.type: cls
+    for cls in (Conv2d, MaxPool2d, AvgPool2d, ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, Softmax, Flatten, Linear)
+}

@@ -1,0 +1,280 @@
+"""Sequential: a model built from the JSON-able spec that the whole app shares.
+
+    spec = {"input": [1, 28, 28], "layers": [{"type": "conv2d", "filters": 6, "kernel": 5}, ...]}
+
+State-dict keys follow PyTorch's ``nn.Sequential`` ("0.weight", "3.bias"), so weights move
+to PyTorch with one ``load_state_dict`` and back.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .layers import LAYER_TYPES, Layer, SpecError
+from .receptive_field import RFRecord, receptive_fields
+
+_RELU_LIKE = ("relu", "leaky_relu")
+
+
+def _input_shape(spec) -> tuple:
+    if not isinstance(spec, dict):
+        raise SpecError(f"a model spec must be a dict with 'input' and 'layers', got {type(spec).__name__}")
+    unknown = sorted(set(spec) - {"input", "layers"})
+    if unknown:
+        raise SpecError(f"model spec: unknown field {unknown[0]!r} (a spec has 'input' and 'layers')")
+    shape = spec.get("input")
+    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
+        raise SpecError(f"model spec: input must be [channels, height, width] (or [features]), got {shape!r}")
+    for v in shape:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < 1:
+            raise SpecError(f"model spec: input sizes must be whole numbers >= 1, got {list(shape)!r}")
+    layers = spec.get("layers")
+    if not isinstance(layers, (list, tuple)):
+        raise SpecError(f"model spec: layers must be a list, got {layers!r}")
+    return tuple(int(v) for v in shape)
+
+
+def build_layers(spec, dtype=np.float32) -> list[Layer]:
+    """Check a spec and build its layers; raises SpecError naming the first layer that cannot work."""
+    shape = _input_shape(spec)
+    layers: list[Layer] = []
+    entries = spec["layers"]
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "type" not in entry:
+            raise SpecError(f"layer {i}: must be a dict with a 'type', got {entry!r}")
+        kind = entry["type"]
+        cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            raise SpecError(f"layer {i}: unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+        if kind == "softmax" and i != len(entries) - 1:
+            raise SpecError(f"layer {i} (softmax): softmax gives the final probabilities and must be the last layer")
+        layer = cls(entry, i, shape, dtype)
+        layers.append(layer)
+        shape = layer.out_shape
+    return layers
+
+
+@dataclass
+class LayerSummary:
+    index: int
+    type: str
+    output_shape: tuple
+    weights: int
+    biases: int
+    macs: int
+    rf: RFRecord
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+
+@dataclass
+class ModelSummary:
+    input_shape: tuple
+    layers: list[LayerSummary]
+
+    @property
+    def total_weights(self) -> int:
+        return sum(s.weights for s in self.layers)
+
+    @property
+    def total_biases(self) -> int:
+        return sum(s.biases for s in self.layers)
+
+    @property
+    def total_params(self) -> int:
+        return self.total_weights + self.total_biases
+
+    @property
+    def total_macs(self) -> int:
+        return sum(s.macs for s in self.layers)
+
+    def __str__(self) -> str:
+        head = f"{'#':>3} {'layer':<11} {'output':<12} {'weights':>8} {'biases':>7} {'mult-adds':>11} {'RF':>7} {'jump':>5}"
+        rows = [head, f"    {'input':<11} {'x'.join(map(str, self.input_shape)):<12}"]
+        for s in self.layers:
+            shape = "x".join(map(str, s.output_shape))
+            rf = "all" if s.rf.is_global else _pair_text(s.rf.size)
+            rows.append(
+                f"{s.index:>3} {s.type:<11} {shape:<12} {s.weights:>8,} {s.biases:>7,} {s.macs:>11,} "
+                f"{rf:>7} {_pair_text(s.rf.jump):>5}"
+            )
+            rows += [f"      ! {n}" for n in s.notes]
+        rows.append(
+            f"    {'total':<11} {'':<12} {self.total_weights:>8,} {self.total_biases:>7,} {self.total_macs:>11,}"
+        )
+        rows.append(f"    {self.total_params:,} parameters")
+        return "\n".join(rows)
+
+
+def _pair_text(v) -> str:
+    return f"{v[0]}x{v[1]}" if isinstance(v, tuple) else str(v)
+
+
+class Sequential:
+    """A stack of layers with forward/backward, parameters and a PyTorch-shaped state dict."""
+
+    def __init__(self, layers: list[Layer], input_shape: tuple, seed=None):
+        self.layers = layers
+        self.input_shape = tuple(input_shape)
+        self.rng = np.random.default_rng(seed)
+        self.activations: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_spec(cls, spec, seed=None, dtype=np.float32) -> "Sequential":
+        layers = build_layers(spec, dtype)
+        model = cls(layers, _input_shape(spec), seed)
+        model.reset_parameters(seed)
+        return model
+
+    def reset_parameters(self, seed=None) -> None:
+        """Fresh weights: He before ReLU-like activations, Xavier otherwise; biases zero."""
+        rng = np.random.default_rng(seed)
+        for i, layer in enumerate(self.layers):
+            nxt = self.layers[i + 1].type if i + 1 < len(self.layers) else None
+            layer.init_params(rng, "he" if nxt in _RELU_LIKE else "xavier")
+
+    def spec(self) -> dict:
+        """The full spec, every optional key filled in (a JSON-able dict)."""
+        return {"input": list(self.input_shape), "layers": [layer.config() for layer in self.layers]}
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.layers[-1].out_shape if self.layers else self.input_shape
+
+    @property
+    def dtype(self):
+        for layer in self.layers:
+            return layer.dtype
+        return np.dtype(np.float32)
+
+    # ------------------------------------------------------------------ compute
+
+    def check_input(self, x) -> np.ndarray:
+        """The batch as the model's dtype, or a ValueError saying what is wrong with it."""
+        if not isinstance(x, np.ndarray):
+            raise ValueError(f"the input must be a NumPy array, got {type(x).__name__}")
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"the input must hold real numbers, got dtype {x.dtype}")
+        want = self.input_shape
+        if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
+            got = "x".join(map(str, x.shape)) or "a scalar"
+            raise ValueError(
+                f"the model takes a batch of N x {'x'.join(map(str, want))} inputs, got {got}"
+                + (" (add a batch axis: x[None])" if tuple(x.shape) == want else "")
+            )
+        if x.shape[0] == 0:
+            raise ValueError("the input batch is empty")
+        x = x.astype(self.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise ValueError("the input holds NaN or infinite values")
+        return x
+
+    def forward(self, x, training: bool = False, upto: int | None = None) -> np.ndarray:
+        """Run the layers (all, or layers[:upto]) keeping every activation: activations[0] is the input."""
+        x = self.check_input(x)
+        self.activations = [x]
+        for layer in self.layers[:upto]:
+            x = layer.forward(x, training, self.rng)
+            self.activations.append(x)
+        return x
+
+    def backward(self, dout, start: int | None = None, need_input_grad: bool = True):
+        """Back-propagate dout from the output of layers[start - 1] (default: the last layer).
+
+        Fills every layer's ``grads`` and returns the gradient with respect to the input (or
+        None with ``need_input_grad=False``, which skips the costly first-layer col2im).
+        """
+        start = len(self.layers) if start is None else start
+        for i in range(start - 1, -1, -1):
+            dout = self.layers[i].backward(dout, need_input_grad or i > 0)
+        return dout
+
+    def predict_proba(self, x) -> np.ndarray:
+        """Class probabilities: softmax of the output (unless the model already ends with one)."""
+        from .functional import softmax
+
+        out = self.forward(x)
+        return out if self.ends_with_softmax else softmax(out, axis=1)
+
+    @property
+    def ends_with_softmax(self) -> bool:
+        return bool(self.layers) and self.layers[-1].type == "softmax"
+
+    # ------------------------------------------------------------------ parameters
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """Name -> the live parameter array ("0.weight", ...)."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Name -> gradient of the last backward pass (same keys as parameters())."""
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters under PyTorch nn.Sequential's keys."""
+        return {k: v.copy() for k, v in self.parameters().items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load weights; checks every key and shape first, so a bad dict changes nothing."""
+        own = self.parameters()
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing or extra:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unexpected {', '.join(extra)}"] if extra else []
+            )
+            raise ValueError(f"state dict does not fit this model: {'; '.join(parts)}")
+        arrays = {}
+        for k, target in own.items():
+            a = np.asarray(state[k])
+            if a.shape != target.shape:
+                raise ValueError(f"state dict: {k} has shape {a.shape}, the model needs {target.shape}")
+            if a.dtype.kind not in "fiu" or not np.isfinite(a).all():
+                raise ValueError(f"state dict: {k} must hold finite real numbers")
+            arrays[k] = a
+        for k, a in arrays.items():
+            own[k][...] = a
+
+    def num_parameters(self) -> int:
+        return sum(v.size for v in self.parameters().values())
+
+    # ------------------------------------------------------------------ facts for the UI
+
+    def summary(self) -> ModelSummary:
+        rfs = receptive_fields(self.spec())
+        rows = []
+        for layer, rf in zip(self.layers, rfs):
+            w = layer.params.get("weight")
+            b = layer.params.get("bias")
+            notes = []
+            for axis, m in zip(("height", "width"), layer.axis_math()):
+                if not m.whole:
+                    notes.append(
+                        f"output {axis} {m.formula()}: the division is not whole, the engine floors it "
+                        f"and the last {m.numerator % m.stride} input row(s)/column(s) are never used"
+                    )
+            rows.append(
+                LayerSummary(
+                    layer.index, layer.type, layer.out_shape,
+                    0 if w is None else int(w.size), 0 if b is None else int(b.size),
+                    layer.macs, rf, notes,
+                )
+            )
+        return ModelSummary(self.input_shape, rows)
+
+    def copy(self) -> "Sequential":
+        return copy.deepcopy(self)
+
+
+def spec_to_json(spec) -> str:
+    return json.dumps(spec, indent=2)

@@ -1,0 +1,258 @@
+"""Training: a plain generator of step results, with stop / pause / single-step and a NaN guard.
+
+    trainer = Trainer(model, train, val, epochs=3, batch_size=64, optimizer="momentum", lr=0.05)
+    for result in trainer.run():
+        ...   # StepResult after every batch, EpochResult after every epoch, Diverged / Finished last
+
+The generator knows nothing of Qt: a GUI worker iterates it in a thread and forwards
+(throttled) copies of the results. ``pause()``/``resume()``/``stop()``/``step_once()`` may be
+called from any thread; while paused, ``run()`` blocks its own thread until told to go on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .losses import softmax_cross_entropy
+from .model import Sequential
+from .optim import Optimizer, make_optimizer
+
+
+@dataclass
+class StepResult:
+    step: int  # 1-based count of optimiser steps in this run
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches_per_epoch: int
+    loss: float
+    accuracy: float
+    samples_per_s: float
+    samples_seen: int
+    samples_total: int
+
+    @property
+    def progress(self) -> float:
+        return self.samples_seen / self.samples_total if self.samples_total else 1.0
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+
+
+@dataclass
+class Diverged:
+    step: int
+    epoch: int
+    message: str
+
+
+@dataclass
+class Finished:
+    steps: int
+    stopped: bool  # True when stop() ended the run early
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: np.ndarray  # (N,) predicted class
+    probabilities: np.ndarray  # (N, K)
+
+
+def class_scores(model: Sequential, x: np.ndarray, training: bool = False) -> np.ndarray:
+    """The model's class scores before any final softmax (the logits the loss needs)."""
+    upto = len(model.layers) - 1 if model.ends_with_softmax else None
+    return model.forward(x, training=training, upto=upto)
+
+
+def evaluate(model: Sequential, data, batch_size: int = 256) -> Evaluation:
+    """Loss, accuracy and per-sample predictions of a model on a dataset."""
+    if len(data) == 0:
+        raise ValueError("cannot evaluate on an empty dataset")
+    losses, probs = [], []
+    for start in range(0, len(data), batch_size):
+        xb = data.x[start : start + batch_size]
+        yb = data.y[start : start + batch_size]
+        logits = class_scores(model, xb)
+        loss, _ = softmax_cross_entropy(logits.astype(np.float64), yb)
+        losses.append(loss * len(xb))
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        probs.append(e / e.sum(axis=1, keepdims=True))
+    p = np.concatenate(probs)
+    pred = p.argmax(axis=1)
+    return Evaluation(float(sum(losses) / len(data)), float((pred == data.y).mean()), pred, p)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    """counts[true, predicted]."""
+    m = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(m, (labels, predictions), 1)
+    return m
+
+
+def check_model_fits(model: Sequential, data) -> None:
+    """A ValueError saying why a model cannot be trained on a dataset, if it cannot."""
+    if tuple(data.x.shape[1:]) != model.input_shape:
+        got = "x".join(map(str, data.x.shape[1:]))
+        want = "x".join(map(str, model.input_shape))
+        raise ValueError(f"the dataset's samples are {got} but the model takes {want} inputs")
+    out = model.output_shape
+    k = len(data.classes)
+    if len(out) != 1:
+        raise ValueError(
+            f"the model ends in {'x'.join(map(str, out))} maps, but classifying needs a vector of {k} "
+            f"class scores: end it with flatten and linear ({k} units)"
+        )
+    if out[0] != k:
+        raise ValueError(f"the model gives {out[0]} class scores but the dataset has {k} classes")
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: Sequential,
+        train,
+        val=None,
+        *,
+        epochs: int = 1,
+        batch_size: int = 64,
+        optimizer: str | Optimizer = "momentum",
+        lr: float = 0.05,
+        weight_decay: float = 0.0,
+        seed: int | None = 0,
+        **optimizer_settings,
+    ):
+        if len(train) == 0:
+            raise ValueError("the training set is empty")
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch size must be a whole number >= 1, got {batch_size!r}")
+        check_model_fits(model, train)
+        if val is not None and len(val):
+            check_model_fits(model, val)
+        self.model = model
+        self.train = train
+        self.val = val if val is not None and len(val) else None
+        self.epochs = epochs
+        self.batch_size = batch_size
+        if isinstance(optimizer, Optimizer):
+            self.optimizer = optimizer
+        else:
+            self.optimizer = make_optimizer(
+                optimizer, model.parameters(), lr=lr, weight_decay=weight_decay, **optimizer_settings
+            )
+        self.rng = np.random.default_rng(seed)
+        self._cond = threading.Condition()
+        self._paused = False
+        self._stop = False
+        self._single_steps = 0
+        self._blocked = threading.Event()  # set while run() waits in pause
+
+    # ------------------------------------------------------------------ control, from any thread
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def step_once(self) -> None:
+        """While paused, let exactly one more batch run."""
+        with self._cond:
+            self._single_steps += 1
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def wait_blocked(self, timeout: float | None = None) -> bool:
+        """Wait until run() is parked by a pause (True) or the timeout passes (False)."""
+        return self._blocked.wait(timeout)
+
+    def _may_go_on(self) -> bool:
+        """Block while paused (unless a single step was asked for); False once stopped."""
+        with self._cond:
+            while self._paused and not self._stop and self._single_steps == 0:
+                self._blocked.set()
+                self._cond.wait()
+            self._blocked.clear()
+            if self._paused and self._single_steps:
+                self._single_steps -= 1
+            return not self._stop
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self):
+        model, opt = self.model, self.optimizer
+        params = model.parameters()
+        n = len(self.train)
+        per_epoch = -(-n // self.batch_size)
+        total = n * self.epochs
+        step = seen = 0
+        t_window, n_window = time.perf_counter(), 0
+        rate = 0.0
+        softmax_end = model.ends_with_softmax
+        start = len(model.layers) - 1 if softmax_end else None
+        for epoch in range(1, self.epochs + 1):
+            loss_sum = correct = count = 0.0
+            for b, (xb, yb) in enumerate(self.train.batches(self.batch_size, shuffle=True, rng=self.rng), 1):
+                if not self._may_go_on():
+                    yield Finished(step, stopped=True)
+                    return
+                good = {k: v.copy() for k, v in params.items()}
+                good_opt = opt.state_dict()
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is handled below
+                    logits = model.forward(xb, training=True, upto=start)
+                    loss, dlogits = softmax_cross_entropy(logits, yb)
+                    model.backward(dlogits, start=start, need_input_grad=False)
+                    if np.isfinite(loss):
+                        opt.step(model.gradients())
+                if not np.isfinite(loss) or not all(np.isfinite(v).all() for v in params.values()):
+                    for k, v in good.items():
+                        params[k][...] = v
+                    opt.load_state_dict(good_opt)
+                    yield Diverged(
+                        step + 1, epoch,
+                        f"training diverged at step {step + 1} (the loss became {loss:.4g}); the weights "
+                        f"from before that step are kept. Try a smaller learning rate (now {opt.lr:g}).",
+                    )
+                    return
+                step += 1
+                seen += len(xb)
+                n_window += len(xb)
+                now = time.perf_counter()
+                if now - t_window >= 0.25 or rate == 0.0:
+                    rate = n_window / max(now - t_window, 1e-9)
+                    t_window, n_window = now, 0
+                acc = float((logits.argmax(axis=1) == yb).mean())
+                loss_sum += loss * len(xb)
+                correct += acc * len(xb)
+                count += len(xb)
+                yield StepResult(step, epoch, b, per_epoch, float(loss), acc, rate, seen, total)
+            val_loss = val_acc = None
+            if self.val is not None:
+                ev = evaluate(model, self.val)
+                val_loss, val_acc = ev.loss, ev.accuracy
+            yield EpochResult(epoch, loss_sum / count, correct / count, val_loss, val_acc)
+        yield Finished(step, stopped=False)

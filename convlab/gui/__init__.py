@@ -1,0 +1,1 @@
+"""ConvLab's Qt user interface: the only package that imports PySide6 and pyqtgraph."""

@@ -1,0 +1,54 @@
+"""Application entry: QApplication, pyqtgraph options and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="convlab", description="ConvLab: a lab for convolutional networks.")
+    ap.add_argument("path", nargs="?", help="an image or a .convlab session to open")
+    ap.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG offscreen and exit")
+    ap.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot")
+    args = ap.parse_args(argv)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        if w < 200 or h < 150 or w > 10000 or h > 10000:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--size must look like 1400x900 (each side 200-10000), got {args.size!r}")
+    args.size = (w, h)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ConvLab")
+    app.setOrganizationName("ConvLab")
+    window = MainWindow()
+    if args.path:
+        window.open_path(args.path)
+    if args.screenshot:
+        window.resize(*args.size)
+        window.show()
+        app.processEvents()
+        ok = window.grab().save(args.screenshot, "PNG")
+        if not ok:
+            print(f"could not write {args.screenshot}", file=sys.stderr)
+            return 1
+        window.close()
+        return 0
+    window.show()
+    return app.exec()
