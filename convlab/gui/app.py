@@ -41,8 +41,15 @@ def main(argv=None) -> int:
     if args.path:
         window.open_path(args.path)
     if args.screenshot:
+        from PySide6.QtCore import QEventLoop, QTimer
+
         window.resize(*args.size)
         window.show()
+        if window.state.result is None and not window.state.error:
+            loop = QEventLoop()  # wait for the first outputs (computed in a worker thread)
+            window.outputDrawn.connect(loop.quit)
+            QTimer.singleShot(20000, loop.quit)
+            loop.exec()
         app.processEvents()
         ok = window.grab().save(args.screenshot, "PNG")
         if not ok:

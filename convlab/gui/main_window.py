@@ -1,20 +1,517 @@
-"""The main window (a first version: the playground and panels arrive with the GUI issues)."""
+"""The main window: menus, toolbar, docks and status bar, wiring the LabState to the views."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QMainWindow
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
+    QVBoxLayout, QWidget,
+)
 
 from convlab import __version__
+from convlab.core.images import ImageError, read_image
+from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel
+from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
+
+from .panels.filters_panel import FiltersPanel
+from .panels.math_panel import MathPanel
+from .panels.model_dialog import ModelPresetsDialog
+from .panels.pixel_panel import PixelPanel
+from .panels.source_panel import SourcePanel
+from .state import LabState
+from .views.feature_map_grid import FeatureMapGrid
+from .views.image_view import ImageView
+from .workers import BankWorker
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+MAX_RECENT = 8
+
+
+def qimage_to_array(img: QImage) -> np.ndarray:
+    """A QImage as an RGB uint8 array (H, W, 3)."""
+    img = img.convertToFormat(QImage.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 class MainWindow(QMainWindow):
-    def __init__(self):
-        super().__init__()
-        self.setWindowTitle(f"ConvLab {__version__}")
-        label = QLabel("ConvLab engine ready. The playground, layer panel and live views are being built.")
-        label.setMargin(24)
-        self.setCentralWidget(label)
-        self.statusBar().showMessage("Ready")
+    outputDrawn = Signal()  # the outputs on screen now show the newest result
 
-    def open_path(self, path: str) -> None:
-        self.statusBar().showMessage(f"Opening files arrives with the playground: {path}")
+    def __init__(self, settings: QSettings | None = None, threaded: bool = True):
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.setWindowTitle(f"ConvLab {__version__}")
+        icon = RESOURCES / "icons" / "convlab.png"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.setAcceptDrops(True)
+        self.last_error = ""
+        self._pinned = None  # (filter, y, x) clicked on the output
+        self.state = LabState(self)
+        self.worker = BankWorker() if threaded else None
+        if self.worker is not None:
+            self.state.attach_worker(self.worker)
+
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+        self._connect()
+        self._restore_settings()
+        self.open_sample(DEFAULT_SAMPLE)
+
+    # ------------------------------------------------------------------ building
+
+    def _build_central(self) -> None:
+        self.input_view = ImageView("Input")
+        self.input_view.setToolTip("The image the filters read; hover an output pixel to see its patch here")
+        self.output_view = ImageView("Output", colorbar=True)
+        self.output_view.setToolTip("The selected filter's output map: hover or click a pixel to see how it is made")
+        self.grid = FeatureMapGrid()
+        self.grid.setToolTip("All K output maps, one per filter, on one shared colour scale; click one to select it")
+        self.pool_grid = FeatureMapGrid()
+        self.pool_grid.setToolTip("The K maps after pooling")
+        self.mix_grid = FeatureMapGrid()
+        self.mix_grid.setToolTip("The maps made by the 1x1 convolution")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.grid, "Bank output")
+        self.tabs.addTab(self.pool_grid, "Pooled")
+        self.tabs.addTab(self.mix_grid, "1x1 mixed")
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.output_view)
+        right.addWidget(self.tabs)
+        right.setSizes([500, 300])
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.input_view)
+        split.addWidget(right)
+        split.setSizes([500, 500])
+        self.setCentralWidget(split)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.source_panel = SourcePanel(self.state)
+        self.filters_panel = FiltersPanel(self.state)
+        self.math_panel = MathPanel(self.state)
+        self.pixel_panel = PixelPanel()
+        self.source_dock = self._dock("Source", "dock-source", self.source_panel, Qt.LeftDockWidgetArea)
+        self.filters_dock = self._dock("Filters", "dock-filters", self.filters_panel, Qt.RightDockWidgetArea)
+        self.math_dock = self._dock("Filter math", "dock-math", self.math_panel, Qt.BottomDockWidgetArea)
+        self.pixel_dock = self._dock("How this value is made", "dock-pixel", self.pixel_panel, Qt.LeftDockWidgetArea)
+        self.filters_dock.setMinimumWidth(400)
+        self._default_state = self.saveState()
+
+    def _action(self, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip or text)
+        a.setStatusTip(tip or text)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        st = self.state
+        self.act_open = self._action("&Open Image...", self.open_dialog, QKeySequence.Open, "Open an image file")
+        self.act_paste = self._action("&Paste Image", self.paste_image, "Ctrl+Shift+V", "Use the image on the clipboard")
+        self.act_save_output = self._action("Save &Output As...", self.save_output, "Ctrl+Shift+S",
+                                            "Save the selected output map as a PNG, as it is shown")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Close ConvLab")
+        self.act_undo = st.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_redo = st.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
+        fp = self.filters_panel
+        self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+N", "Add a filter to the bank")
+        self.act_dup = self._action("&Duplicate Filter", st.duplicate_filter, "Ctrl+D", "Copy the selected filter")
+        self.act_remove = self._action("&Remove Filter", st.remove_filter, "Ctrl+Delete", "Remove the selected filter")
+        self.act_norm = self._action("&Normalise Filter", fp.normalize, "Ctrl+L", "Divide the selected filter by its sum")
+        self.act_zero = self._action("&Zero Filter", fp.zero, None, "Set every weight of the selected filter to 0")
+        self.act_rand = self._action("Ra&ndomise Filter", fp.randomize, "Ctrl+R", "Random weights for the selected filter")
+        self.act_next = self._action("Next Filter", lambda: st.select(st.selected + 1), "Ctrl+]", "Select the next filter")
+        self.act_prev = self._action("Previous Filter", lambda: st.select(st.selected - 1), "Ctrl+[", "Select the previous filter")
+        self.act_gray = self._action("&Gray", lambda: st.set_color("gray"), "Ctrl+G", "Filters see one gray channel", True)
+        self.act_rgb = self._action("&RGB", lambda: st.set_color("rgb"), "Ctrl+Shift+G", "Filters see three colour channels", True)
+        self.display_actions = {}
+        for i, m in enumerate(DISPLAY_MODES):
+            self.display_actions[m] = self._action(DISPLAY_LABELS[m], lambda _=False, m=m: st.set_display_mode(m),
+                                                   f"Ctrl+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
+        self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None, "Put every panel back in its place")
+        self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
+                                       "The preset networks with their shapes, parameters and receptive fields")
+        self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
+        self.act_keys = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "List the keyboard shortcuts")
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.act_open)
+        self.samples_menu = f.addMenu("&Samples")
+        for key, s in SAMPLES.items():
+            a = self.samples_menu.addAction(s.name)
+            a.setToolTip(s.description)
+            a.setStatusTip(s.description)
+            a.triggered.connect(lambda _=False, k=key: self.open_sample(k))
+        self.recent_menu = f.addMenu("Open &Recent")
+        f.addAction(self.act_paste)
+        f.addSeparator()
+        f.addAction(self.act_save_output)
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        for a in (self.act_undo, self.act_redo, None, self.act_add, self.act_dup, self.act_remove, None,
+                  self.act_norm, self.act_zero, self.act_rand, None, self.act_prev, self.act_next):
+            e.addSeparator() if a is None else e.addAction(a)
+        v = mb.addMenu("&View")
+        v.addAction(self.act_gray)
+        v.addAction(self.act_rgb)
+        v.addSeparator()
+        for a in self.display_actions.values():
+            v.addAction(a)
+        v.addSeparator()
+        for dock in (self.source_dock, self.filters_dock, self.math_dock, self.pixel_dock):
+            v.addAction(dock.toggleViewAction())
+        v.addAction(self.act_reset_layout)
+        m = mb.addMenu("&Model")
+        m.addAction(self.act_models)
+        t = mb.addMenu("&Train")
+        self.act_train = self._action("Train LeNet-5 on Synthetic &Digits...", self.show_training, "Ctrl+T",
+                                      "Train the classic LeNet-5 on built-in digits and see its accuracy")
+        t.addAction(self.act_train)
+        h = mb.addMenu("&Help")
+        h.addAction(self.act_keys)
+        h.addAction(self.act_about)
+        self._update_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar-main")
+        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
+                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+            tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _build_status(self) -> None:
+        self.pixel_label = QLabel()
+        self.pixel_label.setToolTip("The output pixel under the mouse and its value")
+        self.timing_label = QLabel()
+        self.timing_label.setToolTip("Time the engine took to compute the outputs")
+        self.statusBar().addPermanentWidget(self.pixel_label)
+        self.statusBar().addPermanentWidget(self.timing_label)
+
+    def _connect(self) -> None:
+        st = self.state
+        st.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.filters_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        st.imageChanged.connect(self.draw_input)
+        st.resultChanged.connect(self.draw_outputs)
+        st.selectionChanged.connect(self._selection_changed)
+        st.imageChanged.connect(self._sync_actions)
+        st.displayChanged.connect(self._sync_actions)
+        self.grid.selected.connect(st.select)
+        self.output_view.hovered.connect(self.explain)
+        self.output_view.clicked.connect(self.pin)
+        self.output_view.left.connect(self._hover_left)
+        self.source_panel.openRequested.connect(self.open_dialog)
+        self.source_panel.pasteRequested.connect(self.paste_image)
+        self.source_panel.sampleRequested.connect(self.open_sample)
+        self._sync_actions()
+
+    # ------------------------------------------------------------------ settings
+
+    def _restore_settings(self) -> None:
+        geo = self.settings.value("window/geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        dock_state = self.settings.value("window/state")
+        if isinstance(dock_state, QByteArray):
+            self.restoreState(dock_state)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (self.source_dock, self.filters_dock, self.math_dock, self.pixel_dock):
+            dock.show()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def _add_recent(self, path: str) -> None:
+        files = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent/files", [path] + files[: MAX_RECENT - 1])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, path in enumerate(files):
+            a = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
+            a.setToolTip(path)
+            a.setStatusTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent/files", [])
+        self._update_recent_menu()
+
+    def closeEvent(self, event) -> None:
+        self.save_settings()
+        if self.worker is not None:
+            self.worker.shutdown()
+            self.worker = None
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ sources
+
+    def show_error(self, title: str, text: str) -> None:
+        """A clear message that does not block (the previous state stays as it was)."""
+        self.last_error = text
+        self.statusBar().showMessage(text, 10000)
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self._error_box = box
+
+    def open_dialog(self) -> None:
+        start = self.recent_files()[0] if self.recent_files() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path(start).parent), IMAGE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str) -> bool:
+        """Open an image file; a bad file gets a message and the current image stays."""
+        p = Path(path)
+        if p.suffix.lower() == ".convlab":
+            self.show_error("Cannot open", f"{p.name}: sessions can be opened once saved sessions exist in ConvLab")
+            return False
+        try:
+            image = read_image(p)
+        except ImageError as e:
+            self.show_error("Cannot open image", str(e))
+            return False
+        self.state.set_image(image, p.name)
+        self._add_recent(str(p))
+        return True
+
+    def open_sample(self, key: str) -> None:
+        try:
+            image = load_sample(key)
+        except (ValueError, ImageError) as e:
+            self.show_error("Cannot open sample", str(e))
+            return
+        self.state.set_image(image, SAMPLES[key].name)
+
+    def paste_image(self) -> bool:
+        cb = QApplication.clipboard()
+        mime = cb.mimeData()
+        if mime is not None and mime.hasImage():
+            img = cb.image()
+            if not img.isNull():
+                self.state.set_image(qimage_to_array(img), "pasted image")
+                return True
+        if mime is not None and mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    return self.open_path(url.toLocalFile())
+        self.show_error("Nothing to paste", "The clipboard holds no image (copy an image or an image file first).")
+        return False
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    def save_output(self) -> None:
+        r = self.state.result
+        if r is None:
+            self.show_error("Nothing to save", self.state.error or "There is no output yet.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save output map", "output.png", "PNG image (*.png)")
+        if path:
+            self.write_output_png(path)
+
+    def write_output_png(self, path: str) -> None:
+        from convlab.core.images import encode_png
+
+        d = display(self.state.result.maps[self.state.selected], self.state.display_mode)
+        lo, hi = d.levels
+        norm = np.clip((d.image - lo) / max(hi - lo, 1e-12), 0, 1)
+        from .views.image_view import lut
+
+        rgb = lut(d.signed)[(norm * 255).astype(np.uint8)]
+        try:
+            Path(path).write_bytes(encode_png(rgb))
+        except OSError as e:
+            self.show_error("Cannot save", f"{path}: {e.strerror or e}")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    # ------------------------------------------------------------------ drawing
+
+    def draw_input(self) -> None:
+        x = self.state.input
+        if x is None:
+            self.input_view.clear_image()
+            return
+        c, h, w = x.shape
+        img = x[0] if c == 1 else np.ascontiguousarray(x.transpose(1, 2, 0)).astype(np.uint8)
+        self.input_view.set_image(img, levels=(0, 255))
+        self.input_view.set_title(f"Input {w} x {h} x {c}")
+        self._pinned = None
+        self.input_view.clear_overlay()
+
+    def draw_outputs(self) -> None:
+        st = self.state
+        r = st.result
+        if r is None:
+            self.output_view.clear_image()
+            self.output_view.set_title(f'<span style="color:#b91c1c">{st.error}</span>')
+            self.timing_label.setText("")
+            self.outputDrawn.emit()
+            return
+        d = display(r.maps, st.display_mode)
+        k = st.selected
+        own = display(r.maps[k], st.display_mode)  # the enlarged map on its own scale
+        self.output_view.set_image(own.image, own.levels, own.signed)
+        _, ho, wo = r.maps.shape
+        lo, hi = own.value_range
+        self.output_view.set_title(f"Filter {k + 1}: {wo} x {ho}, values {lo:.4g} to {hi:.4g}")
+        self.grid.set_maps(d.image, d.levels, d.signed, [f"{i + 1}: {n}" for i, n in enumerate(st.bank.names)], k)
+        self._draw_post(r, st.display_mode)
+        self.tabs.setTabText(0, f"Bank output {wo} x {ho} x {r.maps.shape[0]}")
+        self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if st.compute_ms else "")
+        if self._pinned is not None:
+            self.explain(*self._pinned[1:], pin=True)
+        self.outputDrawn.emit()
+
+    def _draw_post(self, r, mode: str) -> None:
+        for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2, "1x1 mixed")):
+            self.tabs.setTabEnabled(idx, maps is not None)
+            if maps is None:
+                self.tabs.setTabText(idx, label)
+                continue
+            d = display(maps, mode)
+            grid.set_maps(d.image, d.levels, d.signed, [str(i + 1) for i in range(maps.shape[0])], -1)
+            self.tabs.setTabText(idx, f"{label} {maps.shape[2]} x {maps.shape[1]} x {maps.shape[0]}")
+
+    def _selection_changed(self) -> None:
+        self._pinned = None
+        self.input_view.clear_overlay()
+        self.pixel_panel.clear()
+
+    def _sync_actions(self) -> None:
+        st = self.state
+        self.act_gray.setChecked(st.color == "gray")
+        self.act_rgb.setChecked(st.color == "rgb")
+        for m, a in self.display_actions.items():
+            a.setChecked(m == st.display_mode)
+
+    # ------------------------------------------------------------------ how a value is made
+
+    def explain(self, y: int, x: int, pin: bool = False) -> None:
+        st = self.state
+        if st.result is None or st.input is None:
+            return
+        k = st.selected
+        _, ho, wo = st.result.maps.shape
+        if not (0 <= y < ho and 0 <= x < wo):
+            return
+        try:
+            e = explain_pixel(st.input, st.bank, st.settings, k, y, x)
+        except ValueError:
+            return  # the result is being recomputed for newer settings
+        value = float(st.result.maps[k, y, x])
+        self.pixel_panel.show_explanation(e, st.input.shape[0], value)
+        self.pixel_label.setText(f"filter {k + 1} ({y}, {x}) = {value:.4g}")
+        v = self.input_view
+        v.clear_overlay()
+        span = int(e.rows[-1] - e.rows[0] + 1)
+        v.add_box(int(e.rows[0]), int(e.cols[0]), span, span, color="#ff8c00" if pin or self._pinned is None else "#999")
+        rr, cc = np.meshgrid(e.rows, e.cols, indexing="ij")
+        inside = ~e.outside
+        v.add_pixels(rr[inside], cc[inside], color="#ff8c00")
+        if e.outside.any():
+            v.add_pixels(rr[e.outside], cc[e.outside], color="#7c3aed")
+
+    def pin(self, y: int, x: int) -> None:
+        self._pinned = (self.state.selected, y, x)
+        self.explain(y, x, pin=True)
+
+    def _hover_left(self) -> None:
+        if self._pinned is not None:
+            self.explain(*self._pinned[1:], pin=True)
+        else:
+            self.input_view.clear_overlay()
+            self.pixel_label.setText("")
+
+    # ------------------------------------------------------------------ dialogs
+
+    def show_models(self) -> None:
+        dlg = ModelPresetsDialog(self)
+        dlg.open()
+        self._models_dialog = dlg
+
+    def show_training(self) -> None:
+        from .panels.train_dialog import QuickTrainDialog
+
+        dlg = QuickTrainDialog(self)
+        dlg.open()
+        self._train_dialog = dlg
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for a in self.findChildren(QAction):
+            if a.shortcut().toString():
+                rows.append(f"<tr><td><b>{a.shortcut().toString(QKeySequence.NativeText)}</b></td>"
+                            f"<td>{a.text().replace('&', '')}</td></tr>")
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts", "<table>" + "".join(sorted(set(rows))) + "</table>",
+                          QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About ConvLab")
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setText(
+            f"<h3>ConvLab {__version__}</h3><p>A desktop lab for learning convolutional networks: filters, stride, "
+            "padding, dilation, pooling, 1x1 convolutions, receptive fields and LeNet, all computed by a small "
+            "NumPy engine checked against numerical gradients.</p><p>Built with Qt (PySide6), pyqtgraph, NumPy and "
+            "OpenCV. Sample photos: see resources/README.md for their sources and licences.</p>"
+        )
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()

@@ -1,0 +1,306 @@
+"""The filter playground's engine: a bank of K filters on one image, the filter math, the
+arithmetic behind any output pixel, pooling and a 1x1 mix after the bank, and display scaling.
+
+Pixel values stay on the 0-255 scale of the image, so "clamp to [0, 255]" means what it says.
+The bank runs on ``cv2.filter2D`` (one call per filter and channel, on the input padded by the
+engine's own ``pad2d``), which a test proves equal to ``functional.conv2d_forward``; pooling and
+the 1x1 mix run on the engine's layers. Shapes, parameter counts and formulas come from the same
+``OutputSize`` the layers use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from . import functional as F
+from .images import to_gray, to_rgb
+
+DISPLAY_MODES = ("raw", "abs", "clamp", "minmax")
+DISPLAY_LABELS = {
+    "raw": "Raw (signed, diverging colours)",
+    "abs": "Absolute value",
+    "clamp": "Clamp to [0, 255]",
+    "minmax": "Min-max normalise",
+}
+MAX_KERNEL = 11
+
+
+@dataclass(frozen=True)
+class ConvSettings:
+    stride: int = 1
+    padding: int = 0
+    padding_mode: str = "zeros"
+    dilation: int = 1
+
+    def check(self, kernel: int) -> None:
+        for name, v, lo in (("stride", self.stride, 1), ("padding", self.padding, 0), ("dilation", self.dilation, 1)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
+        if self.padding_mode not in F.PADDING_MODES:
+            raise ValueError(f"padding mode must be one of {', '.join(F.PADDING_MODES)}, got {self.padding_mode!r}")
+        if not 1 <= kernel <= MAX_KERNEL:
+            raise ValueError(f"kernel size must be 1 to {MAX_KERNEL}, got {kernel}")
+
+
+@dataclass(frozen=True, eq=False)
+class PostSettings:
+    """What follows the bank: optional pooling, then an optional 1x1 convolution."""
+
+    pool: str = "none"  # none | max | avg
+    pool_kernel: int = 2
+    pool_stride: int = 2
+    mix: np.ndarray | None = None  # (M, K) weights of the 1x1 convolution
+    mix_bias: np.ndarray | None = None  # (M,)
+
+    def __eq__(self, other):
+        if not isinstance(other, PostSettings):
+            return NotImplemented
+        return (self.pool, self.pool_kernel, self.pool_stride) == (other.pool, other.pool_kernel, other.pool_stride) and all(
+            (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+            for a, b in ((self.mix, other.mix), (self.mix_bias, other.mix_bias))
+        )
+
+    __hash__ = None
+
+
+@dataclass(eq=False)
+class FilterBank:
+    """K filters for a C-channel input: weights (K, C, F, F), biases (K,), a name for each.
+
+    Equality is by value (same weights, biases and names).
+    """
+
+    weights: np.ndarray
+    biases: np.ndarray
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        w = np.asarray(self.weights, dtype=np.float32)
+        if w.ndim != 4 or w.shape[2] != w.shape[3] or w.shape[0] < 1:
+            raise ValueError(f"a filter bank is K x C x F x F, got shape {w.shape}")
+        if not np.isfinite(w).all():
+            raise ValueError("filter weights must be finite numbers")
+        self.weights = w
+        b = np.zeros(w.shape[0], np.float32) if self.biases is None else np.asarray(self.biases, np.float32)
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"the bank has {w.shape[0]} filters but {b.shape} biases")
+        self.biases = b
+        self.names = list(self.names) + ["custom"] * (w.shape[0] - len(self.names))
+
+    def __eq__(self, other):
+        if not isinstance(other, FilterBank):
+            return NotImplemented
+        return (
+            self.names == other.names
+            and np.array_equal(self.weights, other.weights)
+            and np.array_equal(self.biases, other.biases)
+        )
+
+    __hash__ = None
+
+    @property
+    def count(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def size(self) -> int:
+        return self.weights.shape[2]
+
+    def copy(self) -> "FilterBank":
+        return FilterBank(self.weights.copy(), self.biases.copy(), list(self.names))
+
+
+def image_to_input(image: np.ndarray, color: str) -> np.ndarray:
+    """A uint8 image as the bank's (C, H, W) float32 input on the 0-255 scale, gray or RGB."""
+    if color == "gray":
+        return to_gray(image).astype(np.float32)[None]
+    if color == "rgb":
+        return np.ascontiguousarray(to_rgb(image).transpose(2, 0, 1), dtype=np.float32)
+    raise ValueError(f"colour must be 'gray' or 'rgb', got {color!r}")
+
+
+# --------------------------------------------------------------------------- the bank
+
+
+@dataclass
+class BankResult:
+    maps: np.ndarray  # (K, H', W') the bank's output
+    math: tuple[F.OutputSize, F.OutputSize]  # height, width
+    pooled: np.ndarray | None = None  # (K, Hp, Wp)
+    pool_math: tuple[F.OutputSize, F.OutputSize] | None = None
+    mixed: np.ndarray | None = None  # (M, ., .)
+
+
+def bank_math(shape_hw: tuple[int, int], kernel: int, settings: ConvSettings) -> tuple[F.OutputSize, F.OutputSize]:
+    h, w = shape_hw
+    s = settings
+    return (
+        F.OutputSize(h, kernel, s.stride, s.padding, s.dilation),
+        F.OutputSize(w, kernel, s.stride, s.padding, s.dilation),
+    )
+
+
+def check_geometry(shape_hw, kernel: int, settings: ConvSettings) -> tuple[F.OutputSize, F.OutputSize]:
+    """The per-axis math, or a ValueError naming the axis and the numbers when it cannot work."""
+    settings.check(kernel)
+    math = bank_math(shape_hw, kernel, settings)
+    for axis, m in zip(("height", "width"), math):
+        if m.size <= 0:
+            raise ValueError(
+                f"output {axis} {m.formula()} is not positive: the "
+                f"{'dilated ' if m.dilation > 1 else ''}kernel spans {m.effective_kernel} pixels but the "
+                f"padded image is only {m.size_in + 2 * m.padding}"
+            )
+    if settings.padding_mode == "reflect" and settings.padding >= min(shape_hw):
+        raise ValueError(f"reflect padding {settings.padding} must be smaller than the image ({shape_hw[0]}x{shape_hw[1]})")
+    return math
+
+
+def dilate_kernel(k: np.ndarray, d: int) -> np.ndarray:
+    """Insert d-1 zeros between the taps of a 2-D kernel: the kernel cv2 sees for dilation d."""
+    if d == 1:
+        return k
+    f = k.shape[-1]
+    out = np.zeros(k.shape[:-2] + (d * (f - 1) + 1,) * 2, dtype=k.dtype)
+    out[..., ::d, ::d] = k
+    return out
+
+
+def apply_bank(x: np.ndarray, bank: FilterBank, settings: ConvSettings, post: PostSettings | None = None) -> BankResult:
+    """Run the bank on x (C, H, W): K output maps, and pooling / 1x1 mix after them if asked."""
+    c, h, w = x.shape
+    if bank.channels != c:
+        raise ValueError(f"the filters have {bank.channels} channel(s) but the image has {c}")
+    math = check_geometry((h, w), bank.size, settings)
+    ho, wo = math[0].size, math[1].size
+    xp = F.pad2d(x[None], settings.padding, settings.padding, settings.padding_mode)[0]
+    s = settings.stride
+    maps = np.empty((bank.count, ho, wo), np.float32)
+    for k in range(bank.count):
+        acc = None
+        for ch in range(c):
+            kern = dilate_kernel(bank.weights[k, ch], settings.dilation)
+            # anchor (0, 0): out[y, x] = sum K[i, j] src[y + i, x + j], a cross-correlation;
+            # the border cv2 invents past the bottom/right is cropped away below
+            full = cv2.filter2D(xp[ch], cv2.CV_32F, kern, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            acc = full if acc is None else acc + full
+        maps[k] = acc[: s * (ho - 1) + 1 : s, : s * (wo - 1) + 1 : s] + bank.biases[k]
+    result = BankResult(maps, math)
+    if post is not None:
+        _apply_post(result, post)
+    return result
+
+
+def _apply_post(result: BankResult, post: PostSettings) -> None:
+    out = result.maps
+    if post.pool != "none":
+        if post.pool not in ("max", "avg"):
+            raise ValueError(f"pooling must be none, max or avg, got {post.pool!r}")
+        _, h, w = out.shape
+        pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel, post.pool_stride, 0, 1))
+        if pm[0].size <= 0 or pm[1].size <= 0 or post.pool_kernel < 1 or post.pool_stride < 1:
+            raise ValueError(f"a {post.pool_kernel}x{post.pool_kernel} pool does not fit the {h}x{w} maps")
+        fn = F.maxpool2d_forward if post.pool == "max" else F.avgpool2d_forward
+        out = fn(out[None], post.pool_kernel, post.pool_stride)[0][0]
+        result.pooled, result.pool_math = out, pm
+    if post.mix is not None:
+        mix = np.asarray(post.mix, np.float32)
+        if mix.ndim != 2 or mix.shape[1] != out.shape[0]:
+            raise ValueError(f"the 1x1 mix needs M x {out.shape[0]} weights, got {mix.shape}")
+        bias = np.zeros(mix.shape[0], np.float32) if post.mix_bias is None else np.asarray(post.mix_bias, np.float32)
+        mixed, _ = F.conv2d_forward(out[None], mix[:, :, None, None], bias)
+        result.mixed = mixed[0]
+
+
+def mix_weights(kind: str, m: int, k: int, seed: int = 0) -> np.ndarray:
+    """1x1 weights (M, K): 'groups' averages the maps k with k % M == m; 'random' is seeded noise."""
+    if kind == "random":
+        return (np.random.default_rng(seed).standard_normal((m, k)) / np.sqrt(k)).astype(np.float32)
+    w = np.zeros((m, k), np.float32)
+    for j in range(k):
+        w[j % m, j] = 1.0
+    return w / np.maximum(w.sum(axis=1, keepdims=True), 1)
+
+
+def weight_count(bank: FilterBank) -> tuple[int, int]:
+    """(weights, biases) of the bank: K*F*F*C and K."""
+    return int(bank.weights.size), int(bank.biases.size)
+
+
+# --------------------------------------------------------------------------- one output pixel
+
+
+@dataclass
+class PixelExplanation:
+    """How output pixel (y, x) of filter k is made: patch x kernel, per channel, plus the bias."""
+
+    filter: int
+    y: int
+    x: int
+    rows: np.ndarray  # (F,) input rows of the taps (may be < 0 or >= H: padding)
+    cols: np.ndarray  # (F,) input columns of the taps
+    patch: np.ndarray  # (C, F, F) the values the kernel meets, padding included
+    kernel: np.ndarray  # (C, F, F)
+    channel_sums: np.ndarray  # (C,) sum(patch * kernel) per channel
+    bias: float
+    value: float  # sum of channel_sums + bias: the output pixel
+    outside: np.ndarray  # (F, F) True where a tap falls outside the image (in the padding)
+
+
+def explain_pixel(x: np.ndarray, bank: FilterBank, settings: ConvSettings, k: int, y: int, xx: int) -> PixelExplanation:
+    c, h, w = x.shape
+    math = check_geometry((h, w), bank.size, settings)
+    if not (0 <= k < bank.count and 0 <= y < math[0].size and 0 <= xx < math[1].size):
+        raise ValueError(f"no output pixel ({y}, {xx}) of filter {k}: the output is {bank.count}x{math[0].size}x{math[1].size}")
+    f, s, p, d = bank.size, settings.stride, settings.padding, settings.dilation
+    xp = F.pad2d(x[None], p, p, settings.padding_mode)[0]
+    taps = np.arange(f) * d
+    py, px = y * s + taps, xx * s + taps  # padded coordinates
+    patch = xp[:, py[:, None], px[None, :]].astype(np.float32)
+    kernel = bank.weights[k]
+    sums = (patch.astype(np.float64) * kernel).sum(axis=(1, 2))
+    rows, cols = py - p, px - p
+    outside = (rows[:, None] < 0) | (rows[:, None] >= h) | (cols[None, :] < 0) | (cols[None, :] >= w)
+    bias = float(bank.biases[k])
+    return PixelExplanation(k, y, xx, rows, cols, patch, kernel.copy(), sums, bias, float(sums.sum() + bias), outside)
+
+
+# --------------------------------------------------------------------------- display
+
+
+@dataclass(frozen=True)
+class DisplayImage:
+    image: np.ndarray  # float32 to draw
+    levels: tuple[float, float]
+    signed: bool  # True: draw with a diverging colour map centred on 0
+    value_range: tuple[float, float]  # min and max of the raw values
+
+
+def display(maps: np.ndarray, mode: str) -> DisplayImage:
+    """Scale output maps for drawing; one shared range for the whole stack."""
+    if mode not in DISPLAY_MODES:
+        raise ValueError(f"display mode must be one of {', '.join(DISPLAY_MODES)}, got {mode!r}")
+    m = np.asarray(maps, np.float32)
+    lo, hi = (float(m.min()), float(m.max())) if m.size else (0.0, 0.0)
+    if mode == "raw":
+        bound = max(abs(lo), abs(hi), 1e-6)
+        return DisplayImage(m, (-bound, bound), True, (lo, hi))
+    if mode == "abs":
+        a = np.abs(m)
+        return DisplayImage(a, (0.0, max(float(a.max()) if a.size else 0.0, 1e-6)), False, (lo, hi))
+    if mode == "clamp":
+        return DisplayImage(np.clip(m, 0, 255), (0.0, 255.0), False, (lo, hi))
+    span = hi - lo
+    norm = (m - lo) / span if span > 0 else np.zeros_like(m)
+    return DisplayImage(norm.astype(np.float32), (0.0, 1.0), False, (lo, hi))
+
+
+def with_settings(settings: ConvSettings, **changes) -> ConvSettings:
+    return replace(settings, **changes)

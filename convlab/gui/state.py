@@ -1,0 +1,333 @@
+"""LabState: the single source of truth of the playground, with a signal per change.
+
+Panels read the state and call its methods; they never keep their own copy of a number.
+Every edit of the filter bank, the convolution settings, the post-processing or the colour
+mode goes through ``edit()``, which pushes an undoable command holding the state before and
+after. Heavy computation runs in a BankWorker thread; the newest request wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from convlab.core import kernels
+from convlab.core.images import downscale_to_fit
+from convlab.core.playground import (
+    BankResult, ConvSettings, FilterBank, PostSettings, check_geometry, image_to_input, mix_weights,
+)
+
+MAX_IMAGE_SIDE = 1024
+MAX_FILTERS = 32
+DEFAULT_BANK = ("sobel_x", "sobel_y", "laplacian", "box_blur")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything an undo step restores."""
+
+    color: str
+    bank: FilterBank
+    settings: ConvSettings
+    post: PostSettings
+    display_mode: str
+    selected: int
+
+
+class _EditCommand(QUndoCommand):
+    def __init__(self, state: "LabState", text: str, before: Snapshot, after: Snapshot, merge_id: int = -1):
+        super().__init__(text)
+        self.state, self.before, self.after, self._merge_id = state, before, after, merge_id
+
+    def redo(self):
+        self.state._restore(self.after)
+
+    def undo(self):
+        self.state._restore(self.before)
+
+    def id(self):
+        return self._merge_id
+
+    def mergeWith(self, other):  # consecutive spin-box steps become one undo step
+        if other.id() != self.id() or self._merge_id == -1:
+            return False
+        self.after = other.after
+        return True
+
+
+def convert_bank(bank: FilterBank, channels: int) -> FilterBank:
+    """The bank for another channel count: presets are rebuilt, custom filters spread or summed.
+
+    gray -> RGB puts w/3 on each channel (the same response to a gray image); RGB -> gray sums
+    the channels. A channel mixer has no gray form and becomes the identity.
+    """
+    if bank.channels == channels:
+        return bank
+    weights, names = [], []
+    for w, name in zip(bank.weights, bank.names):
+        p = kernels.KERNEL_PRESETS.get(name)
+        if p is not None and (not p.mixes_channels or channels == 3):
+            weights.append(p.filter(channels))
+            names.append(name)
+        elif p is not None:
+            weights.append(kernels.preset("identity").filter(channels))
+            names.append("identity")
+        elif channels > bank.channels:
+            weights.append(np.repeat(w.sum(axis=0, keepdims=True) / channels, channels, axis=0))
+            names.append(name)
+        else:
+            weights.append(w.sum(axis=0, keepdims=True))
+            names.append(name)
+    size = max(x.shape[-1] for x in weights)
+    weights = [kernels.resize_kernel(x, size) for x in weights]
+    return FilterBank(np.stack(weights), bank.biases.copy(), names)
+
+
+def preset_bank(keys: list[str], channels: int) -> FilterBank:
+    """A bank of presets, all padded to the largest kernel size among them."""
+    ws = [kernels.preset(k).filter(channels) for k in keys]
+    size = max(w.shape[-1] for w in ws)
+    ws = [kernels.resize_kernel(w, size) for w in ws]
+    return FilterBank(np.stack(ws), np.array([kernels.preset(k).bias for k in keys], np.float32), list(keys))
+
+
+class LabState(QObject):
+    imageChanged = Signal()  # the source image or its colour mode: the input array changed
+    bankChanged = Signal()  # weights, biases, names, or the number of filters
+    settingsChanged = Signal()  # stride, padding, padding mode, dilation
+    postChanged = Signal()  # pooling / 1x1 mix after the bank
+    displayChanged = Signal()  # how signed outputs are shown
+    selectionChanged = Signal()  # which filter is selected (shown enlarged and edited)
+    resultChanged = Signal()  # a new BankResult (or an error) is ready
+    message = Signal(str)  # something for the status bar
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.image: np.ndarray | None = None  # uint8 H x W (x 3|4), as loaded
+        self.image_name = ""
+        self.color = "gray"
+        self.input: np.ndarray | None = None  # (C, H, W) float32 0-255
+        self.bank = preset_bank(list(DEFAULT_BANK), 1)
+        self.settings = ConvSettings()
+        self.post = PostSettings()
+        self.display_mode = "raw"
+        self.selected = 0
+        self.result: BankResult | None = None
+        self.error = ""  # why there is no result, in words and numbers
+        self.compute_ms = 0.0
+        self._job = 0  # id of the newest compute request
+        self.worker = None  # set by attach_worker
+
+    # ------------------------------------------------------------------ reading
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.color, self.bank, self.settings, self.post, self.display_mode, self.selected)
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "gray" else 3
+
+    def geometry_error(self, bank=None, settings=None) -> str:
+        """Why the bank cannot run on the image with these settings ("" if it can)."""
+        if self.input is None:
+            return "no image is loaded"
+        try:
+            check_geometry(self.input.shape[1:], (bank or self.bank).size, settings or self.settings)
+        except ValueError as e:
+            return str(e)
+        return ""
+
+    # ------------------------------------------------------------------ the image
+
+    def set_image(self, image: np.ndarray, name: str) -> bool:
+        """Show a new source image (downscaled when larger than MAX_IMAGE_SIDE). Not an undo step."""
+        small, scaled = downscale_to_fit(image, MAX_IMAGE_SIDE)
+        self.image = small
+        self.image_name = name
+        self._rebuild_input()
+        h, w = image.shape[:2]
+        if scaled:
+            self.message.emit(
+                f"{name}: {w}x{h} is larger than {MAX_IMAGE_SIDE} px, shown downscaled to "
+                f"{small.shape[1]}x{small.shape[0]}"
+            )
+        else:
+            self.message.emit(f"{name}: {w}x{h}")
+        self.imageChanged.emit()
+        self.request_compute()
+        return scaled
+
+    def _rebuild_input(self):
+        self.input = None if self.image is None else image_to_input(self.image, self.color)
+
+    # ------------------------------------------------------------------ undoable edits
+
+    def edit(self, text: str, merge_id: int = -1, **changes) -> bool:
+        """Apply changes (color, bank, settings, post, display_mode, selected) as one undo step."""
+        before = self.snapshot()
+        if "color" in changes and changes["color"] != before.color:
+            ch = 1 if changes["color"] == "gray" else 3
+            changes.setdefault("bank", convert_bank(changes.get("bank", before.bank), ch))
+        after = replace(before, **changes)
+        mix = after.post.mix
+        if mix is not None and (mix.shape[1] != after.bank.count or mix.shape[0] > after.bank.count):
+            m = min(mix.shape[0], after.bank.count)  # the 1x1 mix follows the bank's depth
+            after = replace(after, post=replace(after.post, mix=mix_weights("groups", m, after.bank.count),
+                                                mix_bias=np.zeros(m, np.float32)))
+        if after == before:
+            return False
+        if after.selected >= after.bank.count:
+            after = replace(after, selected=after.bank.count - 1)
+        self.undo_stack.push(_EditCommand(self, text, before, after, merge_id))
+        return True
+
+    def _restore(self, snap: Snapshot) -> None:
+        old = self.snapshot()
+        self.color, self.bank, self.settings = snap.color, snap.bank, snap.settings
+        self.post, self.display_mode, self.selected = snap.post, snap.display_mode, snap.selected
+        if snap.color != old.color:
+            self._rebuild_input()
+            self.imageChanged.emit()
+        if snap.bank is not old.bank:
+            self.bankChanged.emit()
+        if snap.settings != old.settings:
+            self.settingsChanged.emit()
+        if snap.post is not old.post:
+            self.postChanged.emit()
+        if snap.display_mode != old.display_mode:
+            self.displayChanged.emit()
+        if snap.selected != old.selected or snap.bank is not old.bank:
+            self.selectionChanged.emit()
+        if (snap.color, snap.bank, snap.settings, snap.post) != (old.color, old.bank, old.settings, old.post):
+            self.request_compute()
+        elif snap.display_mode != old.display_mode:
+            self.resultChanged.emit()
+
+    # convenience edits used by panels and menus
+
+    def select(self, index: int) -> None:
+        """Selecting a filter is not an edit: it changes what is shown, not the lab."""
+        index = int(np.clip(index, 0, self.bank.count - 1))
+        if index != self.selected:
+            self.selected = index
+            self.selectionChanged.emit()
+            self.resultChanged.emit()
+
+    def set_cell(self, channel: int, row: int, col: int, value: float) -> bool:
+        bank = self.bank.copy()
+        bank.weights[self.selected, channel, row, col] = value
+        bank.names[self.selected] = "custom"
+        return self.edit(f"Edit weight ({channel}, {row}, {col}) of filter {self.selected + 1}", bank=bank)
+
+    def set_bias(self, value: float) -> bool:
+        bank = self.bank.copy()
+        bank.biases[self.selected] = value
+        bank.names[self.selected] = "custom"
+        return self.edit(f"Edit bias of filter {self.selected + 1}", bank=bank)
+
+    def set_filter_weights(self, weights: np.ndarray, text: str, name: str = "custom") -> bool:
+        """Replace the selected filter (its size may change: the whole bank is resized to match)."""
+        bank = self.bank.copy()
+        size = weights.shape[-1]
+        ws = [kernels.resize_kernel(w, size) for w in bank.weights]
+        ws[self.selected] = np.asarray(weights, np.float32)
+        bank = FilterBank(np.stack(ws), bank.biases, bank.names)
+        bank.names[self.selected] = name
+        return self.edit(text, bank=bank)
+
+    def apply_preset(self, key: str) -> bool:
+        p = kernels.preset(key)
+        weights = p.filter(self.channels)  # raises ValueError for a mixer on a gray image
+        size = max(weights.shape[-1], self.bank.size)
+        bank = self.bank.copy()
+        ws = [kernels.resize_kernel(w, size) for w in bank.weights]
+        ws[self.selected] = kernels.resize_kernel(weights, size)
+        bank = FilterBank(np.stack(ws), bank.biases, bank.names)
+        bank.biases[self.selected] = p.bias
+        bank.names[self.selected] = key
+        return self.edit(f"Preset {p.name} on filter {self.selected + 1}", bank=bank)
+
+    def resize_filters(self, size: int) -> bool:
+        bank = self.bank.copy()
+        bank = FilterBank(kernels.resize_kernel(bank.weights, size), bank.biases, ["custom"] * bank.count)
+        return self.edit(f"Kernel size {size}x{size}", bank=bank)
+
+    def add_filter(self, key: str = "identity") -> bool:
+        if self.bank.count >= MAX_FILTERS:
+            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters")
+            return False
+        p = kernels.preset(key)
+        w = kernels.resize_kernel(p.filter(self.channels), max(self.bank.size, p.size))
+        ws = kernels.resize_kernel(self.bank.weights, w.shape[-1])
+        bank = FilterBank(np.concatenate([ws, w[None]]), np.append(self.bank.biases, p.bias), self.bank.names + [key])
+        return self.edit("Add filter", bank=bank, selected=bank.count - 1)
+
+    def duplicate_filter(self) -> bool:
+        if self.bank.count >= MAX_FILTERS:
+            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters")
+            return False
+        i = self.selected
+        b = self.bank
+        bank = FilterBank(
+            np.insert(b.weights, i + 1, b.weights[i], axis=0), np.insert(b.biases, i + 1, b.biases[i]),
+            b.names[: i + 1] + [b.names[i]] + b.names[i + 1 :],
+        )
+        return self.edit(f"Duplicate filter {i + 1}", bank=bank, selected=i + 1)
+
+    def remove_filter(self) -> bool:
+        if self.bank.count <= 1:
+            self.message.emit("the bank needs at least one filter")
+            return False
+        i = self.selected
+        b = self.bank
+        bank = FilterBank(np.delete(b.weights, i, axis=0), np.delete(b.biases, i), b.names[:i] + b.names[i + 1 :])
+        return self.edit(f"Remove filter {i + 1}", bank=bank, selected=min(i, bank.count - 1))
+
+    def set_settings(self, text: str, merge_id: int = -1, **changes) -> bool:
+        new = replace(self.settings, **changes)
+        return self.edit(text, merge_id, settings=new)
+
+    def set_post(self, text: str, merge_id: int = -1, **changes) -> bool:
+        return self.edit(text, merge_id, post=replace(self.post, **changes))
+
+    def set_color(self, color: str) -> bool:
+        return self.edit(f"Colour: {color}", color=color)
+
+    def set_display_mode(self, mode: str) -> bool:
+        return self.edit(f"Display: {mode}", display_mode=mode)
+
+    # ------------------------------------------------------------------ computing
+
+    def attach_worker(self, worker) -> None:
+        self.worker = worker
+        worker.finished.connect(self._on_result)
+
+    def request_compute(self) -> None:
+        """Ask for the outputs of the current lab; the newest request wins."""
+        self._job += 1
+        if self.input is None:
+            return
+        err = self.geometry_error()
+        if err:
+            self.result, self.error = None, err
+            self.resultChanged.emit()
+            return
+        if self.worker is None:  # no thread (scripts, some tests): compute right here
+            from convlab.core.playground import apply_bank
+
+            try:
+                self._on_result(self._job, apply_bank(self.input, self.bank, self.settings, self.post), "", 0.0)
+            except ValueError as e:
+                self._on_result(self._job, None, str(e), 0.0)
+            return
+        self.worker.submit(self._job, self.input, self.bank, self.settings, self.post)
+
+    def _on_result(self, job: int, result, error: str, ms: float) -> None:
+        if job != self._job:
+            return  # a newer request is on its way
+        self.result, self.error, self.compute_ms = result, error, ms
+        self.resultChanged.emit()

@@ -1,0 +1,139 @@
+"""ImageView: one image in an aspect-locked pyqtgraph ViewBox, with hover/click in pixel
+coordinates, an optional colour bar and an overlay of the patch a kernel reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red, centred on 0
+GRAY = pg.ColorMap(pos=[0.0, 1.0], color=[(0, 0, 0), (255, 255, 255)])
+
+
+def lut(signed: bool) -> np.ndarray:
+    return (DIVERGING if signed else GRAY).getLookupTable(nPts=256, alpha=False)
+
+
+class ImageView(pg.GraphicsLayoutWidget):
+    """Draws a row-major image (H, W) or (H, W, 3); reports the pixel under the mouse."""
+
+    hovered = Signal(int, int)  # row, column (only inside the image)
+    clicked = Signal(int, int)
+    left = Signal()  # the mouse left the image
+
+    def __init__(self, title: str = "", colorbar: bool = False, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.ci.layout.setContentsMargins(2, 2, 2, 2)
+        self.title = self.addLabel(title, row=0, col=0, colspan=2, color="#333")
+        self.vb = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
+        self.vb.setMouseEnabled(x=True, y=True)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.vb.addItem(self.item)
+        self.bar = None
+        if colorbar:
+            self.bar = pg.ColorBarItem(values=(0, 1), colorMap=GRAY, interactive=False, width=14)
+            self.bar.setImageItem(self.item)
+            self.addItem(self.bar, row=1, col=1)
+        self._shape = None
+        self._inside = False
+        self.scene().sigMouseMoved.connect(self._moved)
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self._overlays: list = []
+
+    # ------------------------------------------------------------------ drawing
+
+    def set_title(self, text: str) -> None:
+        self.title.setText(text)
+
+    def set_image(self, image: np.ndarray, levels=None, signed: bool = False) -> None:
+        """Draw an image; float images use the given levels and a gray or diverging colour map."""
+        first = self._shape is None or self._shape != image.shape[:2]
+        self._shape = image.shape[:2]
+        if image.ndim == 3:
+            self.item.setLookupTable(None)
+            self.item.setImage(image, autoLevels=False, levels=(0, 255))
+        else:
+            if levels is None:
+                levels = (float(image.min()), float(image.max()) or 1.0)
+            if self.bar is not None:
+                self.bar.setColorMap(DIVERGING if signed else GRAY)
+                self.item.setImage(image, autoLevels=False)
+                self.bar.setLevels(levels)
+            else:
+                self.item.setImage(image, autoLevels=False, levels=levels, lut=lut(signed))
+        if first:
+            self.vb.autoRange(padding=0.02)
+
+    def clear_image(self) -> None:
+        self.item.clear()
+        self._shape = None
+
+    @property
+    def image_shape(self):
+        return self._shape
+
+    # ------------------------------------------------------------------ overlays
+
+    def clear_overlay(self) -> None:
+        for it in self._overlays:
+            self.vb.removeItem(it)
+        self._overlays = []
+
+    def add_box(self, top: float, left: float, height: float, width: float, color="#ff8c00", style=Qt.SolidLine, z=10):
+        """A rectangle around pixels top..top+height-1, left..left+width-1."""
+        rect = QGraphicsRectItem(QRectF(left, top, width, height))
+        pen = QPen(QColor(color))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        pen.setStyle(style)
+        rect.setPen(pen)
+        rect.setZValue(z)
+        self.vb.addItem(rect)
+        self._overlays.append(rect)
+        return rect
+
+    def add_pixels(self, rows, cols, color="#ff8c00", z=11):
+        """Outline single pixels (the taps of a kernel: dilation's skipped pixels stay unmarked)."""
+        spots = [{"pos": (c + 0.5, r + 0.5)} for r, c in zip(rows, cols)]
+        scatter = pg.ScatterPlotItem(
+            spots, symbol="s", size=0.8, pxMode=False, pen=pg.mkPen(color, width=1.5), brush=pg.mkBrush(None)
+        )
+        scatter.setZValue(z)
+        self.vb.addItem(scatter)
+        self._overlays.append(scatter)
+        return scatter
+
+    # ------------------------------------------------------------------ mouse
+
+    def pixel_at(self, scene_pos) -> tuple[int, int] | None:
+        if self._shape is None or not self.vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.vb.mapSceneToView(scene_pos)
+        r, c = int(np.floor(p.y())), int(np.floor(p.x()))
+        h, w = self._shape
+        return (r, c) if 0 <= r < h and 0 <= c < w else None
+
+    def scene_pos_of(self, row: int, col: int) -> QPointF:
+        """The scene position of a pixel's centre (used by tests to aim the mouse)."""
+        return self.vb.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+
+    def _moved(self, pos) -> None:
+        hit = self.pixel_at(pos)
+        if hit is None:
+            if self._inside:
+                self._inside = False
+                self.left.emit()
+            return
+        self._inside = True
+        self.hovered.emit(*hit)
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        hit = self.pixel_at(event.scenePos())
+        if hit is not None:
+            self.clicked.emit(*hit)

@@ -1,0 +1,119 @@
+"""The playground engine: cv2.filter2D bank == engine conv2d, pixel explanations, display, post."""
+
+import numpy as np
+import pytest
+
+from convlab.core import functional as F
+from convlab.core.playground import (
+    ConvSettings, FilterBank, PostSettings, apply_bank, check_geometry, dilate_kernel, display,
+    explain_pixel, image_to_input, mix_weights, weight_count,
+)
+
+RNG = np.random.default_rng(0)
+
+
+def bank(k=3, c=3, f=5):
+    return FilterBank(RNG.standard_normal((k, c, f, f)).astype(np.float32), RNG.standard_normal(k), [])
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", [0, 1, 3])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate"])
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("f", [1, 2, 3, 5])
+def test_bank_equals_engine_conv2d(stride, padding, mode, dilation, f):
+    x = (RNG.random((3, 23, 31)) * 255).astype(np.float32)
+    b = bank(f=f)
+    s = ConvSettings(stride, padding, mode, dilation)
+    got = apply_bank(x, b, s).maps
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64),
+                              stride, padding, dilation, mode)
+    assert got.shape == ref.shape[1:]
+    np.testing.assert_allclose(got, ref[0], rtol=1e-4, atol=2e-3)
+
+
+def test_explanation_equals_the_map_value_everywhere_it_is_asked():
+    x = (RNG.random((3, 17, 19)) * 255).astype(np.float32)
+    b = bank(k=2, f=3)
+    s = ConvSettings(2, 2, "reflect", 2)
+    maps = apply_bank(x, b, s).maps
+    for (k, y, xx) in [(0, 0, 0), (1, 3, 4), (1, maps.shape[1] - 1, maps.shape[2] - 1)]:
+        e = explain_pixel(x, b, s, k, y, xx)
+        assert e.value == pytest.approx(float(maps[k, y, xx]), rel=1e-4, abs=1e-2)
+        np.testing.assert_allclose(e.channel_sums, (e.patch.astype(np.float64) * e.kernel).sum(axis=(1, 2)))
+        assert e.rows.tolist() == [y * 2 - 2 + 2 * i for i in range(3)]  # taps 2 apart: dilation
+
+
+def test_explanation_marks_padding_taps():
+    x = np.ones((1, 5, 5), np.float32) * 10
+    b = FilterBank(np.ones((1, 1, 3, 3), np.float32), None, [])
+    e = explain_pixel(x, b, ConvSettings(padding=1), 0, 0, 0)
+    assert e.outside.sum() == 5 and e.value == pytest.approx(40.0)  # zero padding: 4 real pixels x 10
+    assert e.patch[0][e.outside].tolist() == [0.0] * 5
+
+
+def test_the_filter_math_by_hand():
+    mh, mw = check_geometry((480, 640), 5, ConvSettings(2, 1, "zeros", 2))
+    assert mw.effective_kernel == 9 and mw.size == 317 and not mw.whole and mw.exact == 317.5
+    assert mw.formula() == "(640 - 9 + 2*1)/2 + 1 = 317.5 -> floor 317"
+    assert mh.size == 237 and not mh.whole  # (480 - 9 + 2)/2 + 1 = 237.5
+    with pytest.raises(ValueError, match="output height .* is not positive.*spans 21 pixels.*padded image is only 10"):
+        check_geometry((10, 40), 11, ConvSettings(dilation=2))
+    with pytest.raises(ValueError, match="kernel size must be 1 to 11"):
+        check_geometry((10, 10), 12, ConvSettings())
+    with pytest.raises(ValueError, match="reflect padding 6 must be smaller"):
+        check_geometry((6, 40), 3, ConvSettings(padding=6, padding_mode="reflect"))
+
+
+def test_weight_count_is_k_f_f_c_plus_k():
+    assert weight_count(bank(k=1, c=3, f=5)) == (75, 1)
+    assert weight_count(bank(k=8, c=3, f=5)) == (600, 8)
+
+
+def test_dilate_kernel():
+    k = np.arange(9, dtype=np.float32).reshape(3, 3)
+    d = dilate_kernel(k, 2)
+    assert d.shape == (5, 5) and d[::2, ::2].tolist() == k.tolist() and d[1].sum() == 0
+
+
+def test_pooling_and_1x1_after_the_bank():
+    x = (RNG.random((1, 20, 20)) * 255).astype(np.float32)
+    b = bank(k=4, c=1, f=3)
+    post = PostSettings("max", 2, 2, mix_weights("groups", 2, 4), np.zeros(2, np.float32))
+    r = apply_bank(x, b, ConvSettings(), post)
+    assert r.maps.shape == (4, 18, 18) and r.pooled.shape == (4, 9, 9) and r.mixed.shape == (2, 9, 9)
+    expected_pool = r.maps.reshape(4, 9, 2, 9, 2).max(axis=(2, 4))
+    np.testing.assert_allclose(r.pooled, expected_pool)
+    np.testing.assert_allclose(r.mixed[0], (r.pooled[0] + r.pooled[2]) / 2, rtol=1e-5, atol=1e-3)
+    avg = apply_bank(x, b, ConvSettings(), PostSettings("avg", 3, 3)).pooled
+    assert avg.shape == (4, 6, 6)
+    with pytest.raises(ValueError, match="does not fit"):
+        apply_bank(x, b, ConvSettings(), PostSettings("max", 30, 1))
+
+
+def test_display_modes():
+    m = np.array([[[-10.0, 0.0, 300.0]]], np.float32)
+    raw = display(m, "raw")
+    assert raw.signed and raw.levels == (-300.0, 300.0) and raw.value_range == (-10.0, 300.0)
+    a = display(m, "abs")
+    assert a.image.tolist() == [[[10.0, 0.0, 300.0]]] and not a.signed
+    c = display(m, "clamp")
+    assert c.image.tolist() == [[[0.0, 0.0, 255.0]]] and c.levels == (0.0, 255.0)
+    n = display(m, "minmax")
+    assert n.image.min() == 0 and n.image.max() == 1
+    assert display(np.zeros((1, 2, 2), np.float32), "minmax").image.max() == 0
+    with pytest.raises(ValueError, match="display mode"):
+        display(m, "log")
+
+
+def test_image_to_input_and_bank_errors():
+    rgb = np.zeros((4, 5, 3), np.uint8)
+    rgb[..., 0] = 255
+    assert image_to_input(rgb, "rgb").shape == (3, 4, 5) and image_to_input(rgb, "rgb")[0].max() == 255
+    assert image_to_input(rgb, "gray").shape == (1, 4, 5)
+    with pytest.raises(ValueError, match="the filters have 3 channel"):
+        apply_bank(image_to_input(rgb, "gray"), bank(c=3, f=3), ConvSettings())
+    with pytest.raises(ValueError, match="K x C x F x F"):
+        FilterBank(np.zeros((3, 3)), None)
+    with pytest.raises(ValueError, match="finite"):
+        FilterBank(np.full((1, 1, 3, 3), np.nan), None)
