@@ -179,6 +179,11 @@ def decode_image(
     except cv2.error:
         img = None
     if img is None or img.size == 0:
+        if size is not None:  # the header was readable: the rest of the file is not
+            raise ImageError(
+                f"{name} starts like a {size[0]}x{size[1]} image but cannot be decoded: "
+                "the file is truncated or damaged"
+            )
         raise ImageError(
             f"{name} is not an image ConvLab can read (PNG, JPEG, BMP, TIFF, WebP)"
         )

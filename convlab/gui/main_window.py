@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         self.filters_dock = self._dock("Filters", "dock-filters", self.filters_panel, Qt.RightDockWidgetArea)
         self.math_dock = self._dock("Filter math", "dock-math", self.math_panel, Qt.BottomDockWidgetArea)
         self.pixel_dock = self._dock("How this value is made", "dock-pixel", self.pixel_panel, Qt.LeftDockWidgetArea)
-        self.filters_dock.setMinimumWidth(400)
+        self.filters_dock.setMinimumWidth(330)
         self._default_state = self.saveState()
 
     def _action(self, text, slot, shortcut=None, tip="", checkable=False) -> QAction:

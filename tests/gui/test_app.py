@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_screenshot_writes_a_png(tmp_path):
     out = tmp_path / "shot.png"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), "--size", "900x600"],
+        [sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), "--size", "1100x700"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -22,7 +22,7 @@ def test_screenshot_writes_a_png(tmp_path):
     import numpy as np
 
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    assert img.shape[:2] == (600, 900)
+    assert img.shape[:2] == (700, 1100)
     assert img.std() > 5  # not a blank picture
 
 
