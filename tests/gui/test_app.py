@@ -40,3 +40,31 @@ def test_parse_args(argv):
 
     args = parse_args(argv)
     assert args.path is None and len(args.size) == 2
+
+
+def test_screenshot_opens_the_named_image(tmp_path):
+    import cv2
+    import numpy as np
+
+    img = np.zeros((50, 80, 3), np.uint8)
+    img[:, :40] = (0, 0, 255)
+    src = tmp_path / "bild.png"
+    cv2.imwrite(str(src), img)
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), str(src), "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 10000
+
+
+def test_an_unreadable_image_argument_does_not_crash(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), str(bad), "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0 and out.exists()
