@@ -52,6 +52,16 @@ class OutputSize:
         """What the engine computes: floor((W + 2P - D(F-1) - 1)/S) + 1."""
         return self.numerator // self.stride + 1
 
+    def problem(self, axis: str, what: str = "kernel") -> str | None:
+        """Why this axis cannot work, in words and numbers (None when the output is positive)."""
+        if self.size > 0:
+            return None
+        dilated = "dilated " if self.dilation > 1 else ""
+        return (
+            f"output {axis} {self.formula()} is not positive: the {dilated}{what} spans "
+            f"{self.effective_kernel} pixels but the padded input is only {self.size_in + 2 * self.padding}"
+        )
+
     def formula(self) -> str:
         """The formula with the real numbers, e.g. '(14 - 5 + 2*0)/2 + 1 = 5.5 -> 5'."""
         fk = str(self.kernel) if self.dilation == 1 else f"{self.effective_kernel}"

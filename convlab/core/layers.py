@@ -181,7 +181,14 @@ class Conv2d(Layer):
         ]
 
     def infer_shape(self):
-        return (self.filters,) + _check_axes(self, self.axis_math())
+        out = (self.filters,) + _check_axes(self, self.axis_math())
+        _, h, w = self.in_shape
+        if self.padding_mode == "reflect" and (self.padding[0] >= h or self.padding[1] >= w):
+            raise SpecError(
+                f"{self.where}: reflect padding {_compact(self.padding)} must be smaller than its "
+                f"{h}x{w} input (a mirror needs pixels to mirror)"
+            )
+        return out
 
     def config(self):
         return {
@@ -277,16 +284,11 @@ class AvgPool2d(_Pool2d):
 
 
 def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
-    sizes = []
+    what = "kernel" if layer.type == "conv2d" else "window"
     for axis, m in zip(("height", "width"), math):
-        if m.size <= 0:
-            raise SpecError(
-                f"{layer.where}: output {axis} {m.formula()} is not positive - the "
-                f"{'dilated ' if m.dilation > 1 else ''}window of {m.effective_kernel} is larger than "
-                f"the padded input of {m.size_in + 2 * m.padding}"
-            )
-        sizes.append(m.size)
-    return tuple(sizes)
+        if m.problem(axis, what):
+            raise SpecError(f"{layer.where}: {m.problem(axis, what)}")
+    return tuple(m.size for m in math)
 
 
 # --------------------------------------------------------------------------- element-wise

@@ -152,12 +152,8 @@ def check_geometry(shape_hw, kernel: int, settings: ConvSettings) -> tuple[F.Out
     settings.check(kernel)
     math = bank_math(shape_hw, kernel, settings)
     for axis, m in zip(("height", "width"), math):
-        if m.size <= 0:
-            raise ValueError(
-                f"output {axis} {m.formula()} is not positive: the "
-                f"{'dilated ' if m.dilation > 1 else ''}kernel spans {m.effective_kernel} pixels but the "
-                f"padded image is only {m.size_in + 2 * m.padding}"
-            )
+        if m.problem(axis):
+            raise ValueError(m.problem(axis))
     if settings.padding_mode == "reflect" and settings.padding >= min(shape_hw):
         raise ValueError(f"reflect padding {settings.padding} must be smaller than the image ({shape_hw[0]}x{shape_hw[1]})")
     return math

@@ -137,7 +137,7 @@ def test_summary_flags_non_whole_division():
 
 @pytest.mark.parametrize("layers, pattern", [
     ([{"type": "conv2d", "filters": 1, "kernel": 7}], r"layer 0 \(conv2d\): output height \(5 - 7 \+ 2\*0\)/1 \+ 1 = -1"),
-    ([{"type": "conv2d", "filters": 1, "kernel": 3, "dilation": 3}], r"layer 0 \(conv2d\).*dilated window of 7 is larger than the padded input of 5"),
+    ([{"type": "conv2d", "filters": 1, "kernel": 3, "dilation": 3}], r"layer 0 \(conv2d\).*the dilated kernel spans 7 pixels but the padded input is only 5"),
     ([{"type": "linear", "units": 3}], r"layer 0 \(linear\): receives a 1x5x5 map.*add a flatten layer.*25 values"),
     ([{"type": "flatten"}, {"type": "conv2d", "filters": 1, "kernel": 1}], r"layer 1 \(conv2d\): needs a spatial input.*25 values"),
     ([{"type": "conv2d", "filters": 0, "kernel": 3}], r"layer 0 \(conv2d\): filters must be at least 1, got 0"),
@@ -155,6 +155,8 @@ def test_summary_flags_non_whole_division():
     ([{"type": "softmax"}, {"type": "flatten"}], r"layer 0 \(softmax\).*must be the last layer"),
     ([{"type": "softmax"}], r"layer 0 \(softmax\).*receives a 1x5x5 map"),
     (["relu"], r"layer 0: must be a dict with a 'type'"),
+    ([{"type": "conv2d", "filters": 1, "kernel": 3, "padding": 5, "padding_mode": "reflect"}], r"reflect padding 5 must be smaller than its 5x5 input"),
+    ([{"type": "avgpool2d", "kernel": 6}], r"layer 0 \(avgpool2d\): output height .* the window spans 6 pixels"),
 ])
 def test_impossible_specs_name_layer_field_and_numbers(layers, pattern):
     with pytest.raises(SpecError, match=pattern):

@@ -57,7 +57,7 @@ def test_the_filter_math_by_hand():
     assert mw.effective_kernel == 9 and mw.size == 317 and not mw.whole and mw.exact == 317.5
     assert mw.formula() == "(640 - 9 + 2*1)/2 + 1 = 317.5 -> floor 317"
     assert mh.size == 237 and not mh.whole  # (480 - 9 + 2)/2 + 1 = 237.5
-    with pytest.raises(ValueError, match="output height .* is not positive.*spans 21 pixels.*padded image is only 10"):
+    with pytest.raises(ValueError, match="output height .* is not positive.*spans 21 pixels.*padded input is only 10"):
         check_geometry((10, 40), 11, ConvSettings(dilation=2))
     with pytest.raises(ValueError, match="kernel size must be 1 to 11"):
         check_geometry((10, 10), 12, ConvSettings())

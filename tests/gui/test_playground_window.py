@@ -205,7 +205,7 @@ def test_hover_explains_the_value_with_the_same_number(window, qtbot):
     assert e is not None and (e.y, e.x) == (y, x)
     assert e.value == pytest.approx(float(st.result.maps[0, y, x]), rel=1e-4, abs=1e-2)
     assert e.rows.tolist() == [y, y + 2, y + 4]  # dilation 2: taps two pixels apart
-    assert f"{e.value:.4g}" in window.pixel_panel.label.text()
+    assert f"{e.value:.4g}" in window.pixel_panel.text()
     assert len(window.input_view._overlays) == 2  # the patch box and its taps
 
 
@@ -228,7 +228,7 @@ def test_padding_taps_are_marked_in_the_explanation(window, qtbot):
     wait_result(qtbot, window, lambda: window.filters_panel.padding.setValue(1))
     window.output_view.hovered.emit(0, 0)
     e = window.pixel_panel.explanation
-    assert e.outside.sum() == 5 and "padding" in window.pixel_panel.label.text()
+    assert e.outside.sum() == 5 and "padding" in window.pixel_panel.text()
 
 
 def test_bank_add_duplicate_remove(window, qtbot):

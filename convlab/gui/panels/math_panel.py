@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from convlab.core.playground import bank_math, weight_count
+
+from ..views.rich_text import RichTextView
 
 WARN = "#b45309"
 
@@ -74,28 +74,13 @@ def math_html(state) -> str:
     return "<br>".join(rows)
 
 
-class MathPanel(QWidget):
+class MathPanel(RichTextView):
     def __init__(self, state, parent=None):
-        super().__init__(parent)
+        super().__init__("", "The output-size arithmetic with this image's and this filter's real numbers", parent)
         self.state = state
-        self.label = QLabel()
-        self.label.setTextFormat(Qt.RichText)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.label.setToolTip("The output-size arithmetic with this image's and this filter's real numbers")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.label)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(scroll)
         for sig in (state.imageChanged, state.bankChanged, state.settingsChanged, state.resultChanged):
             sig.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        self.label.setText(math_html(self.state))
-
-    def text(self) -> str:
-        return self.label.text()
+        self.set_html(math_html(self.state))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from ..views.rich_text import RichTextView
 
 CHANNEL_NAMES = {1: ["gray"], 3: ["R", "G", "B"]}
 
@@ -50,27 +50,18 @@ def explanation_html(e, names: list[str], map_value: float | None, display_value
     return "".join(parts)
 
 
-class PixelPanel(QWidget):
+HINT = "Hover or click an output pixel to see how it is made."
+
+
+class PixelPanel(RichTextView):
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.label = QLabel("Hover or click an output pixel to see how it is made.")
-        self.label.setTextFormat(Qt.RichText)
-        self.label.setWordWrap(True)
-        self.label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.label.setToolTip("patch x kernel = value, per input channel, for the pixel under the mouse")
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.label)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(scroll)
+        super().__init__(HINT, "patch x kernel = value, per input channel, for the pixel under the mouse", parent)
         self.explanation = None
 
     def show_explanation(self, e, channels: int, map_value: float | None) -> None:
         self.explanation = e
-        self.label.setText(explanation_html(e, CHANNEL_NAMES.get(channels, []), map_value))
+        self.set_html(explanation_html(e, CHANNEL_NAMES.get(channels, []), map_value))
 
     def clear(self) -> None:
         self.explanation = None
-        self.label.setText("Hover or click an output pixel to see how it is made.")
+        self.set_html(HINT)
