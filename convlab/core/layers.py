@@ -17,7 +17,14 @@ from . import functional as F
 
 
 class SpecError(ValueError):
-    """A model spec that cannot work; the message names the layer, the field and the numbers."""
+    """A model spec that cannot work; the message names the layer, the field and the numbers.
+
+    ``index`` is the layer at fault (None for the spec as a whole).
+    """
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
 
 
 # --------------------------------------------------------------------------- reading spec values

@@ -46,14 +46,20 @@ def build_layers(spec, dtype=np.float32) -> list[Layer]:
     entries = spec["layers"]
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or "type" not in entry:
-            raise SpecError(f"layer {i}: must be a dict with a 'type', got {entry!r}")
+            raise SpecError(f"layer {i}: must be a dict with a 'type', got {entry!r}", index=i)
         kind = entry["type"]
         cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            raise SpecError(f"layer {i}: unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})")
+            raise SpecError(f"layer {i}: unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})", index=i)
         if kind == "softmax" and i != len(entries) - 1:
-            raise SpecError(f"layer {i} (softmax): softmax gives the final probabilities and must be the last layer")
-        layer = cls(entry, i, shape, dtype)
+            raise SpecError(
+                f"layer {i} (softmax): softmax gives the final probabilities and must be the last layer", index=i
+            )
+        try:
+            layer = cls(entry, i, shape, dtype)
+        except SpecError as e:
+            e.index = i
+            raise
         layers.append(layer)
         shape = layer.out_shape
     return layers
@@ -116,6 +122,78 @@ class ModelSummary:
 
 def _pair_text(v) -> str:
     return f"{v[0]}x{v[1]}" if isinstance(v, tuple) else str(v)
+
+
+@dataclass
+class SpecReport:
+    """A spec checked layer by layer, for a panel that marks the first layer that cannot work.
+
+    ``rows`` summarise the layers that work (with receptive fields); ``error_index`` is the
+    first layer that does not (None when all do) and ``error`` says why; the layers after it
+    have no shape to report.
+    """
+
+    input_shape: tuple | None
+    rows: list[LayerSummary]
+    error_index: int | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_index is None and not self.error
+
+    @property
+    def total_weights(self) -> int:
+        return sum(r.weights for r in self.rows)
+
+    @property
+    def total_biases(self) -> int:
+        return sum(r.biases for r in self.rows)
+
+    @property
+    def total_params(self) -> int:
+        return self.total_weights + self.total_biases
+
+    @property
+    def total_macs(self) -> int:
+        return sum(r.macs for r in self.rows)
+
+
+def analyze_spec(spec) -> SpecReport:
+    """Check a spec and summarise every layer up to the first that cannot work (never raises)."""
+    try:
+        shape = _input_shape(spec)
+    except SpecError as e:
+        return SpecReport(None, [], None, str(e))
+    try:
+        return SpecReport(shape, _summarise(build_layers(spec)))
+    except SpecError as e:
+        if e.index is None:
+            return SpecReport(shape, [], None, str(e))
+        # every layer before the failing one was built: summarise them
+        before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])})
+        return SpecReport(shape, _summarise(before), e.index, str(e))
+
+
+def _summarise(layers) -> list[LayerSummary]:
+    rows = []
+    for layer, rf in zip(layers, receptive_fields(layers)):
+        w = layer.params.get("weight")
+        b = layer.params.get("bias")
+        notes = []
+        for axis, m in zip(("height", "width"), layer.axis_math()):
+            if not m.whole:
+                notes.append(
+                    f"output {axis} {m.formula()}: the division is not whole, the engine floors it "
+                    f"and the last {m.numerator % m.stride} row(s)/column(s) of the padded input are never used"
+                )
+        rows.append(
+            LayerSummary(
+                layer.index, layer.type, layer.out_shape,
+                0 if w is None else int(w.size), 0 if b is None else int(b.size), layer.macs, rf, notes,
+            )
+        )
+    return rows
 
 
 class Sequential:
@@ -251,26 +329,7 @@ class Sequential:
     # ------------------------------------------------------------------ facts for the UI
 
     def summary(self) -> ModelSummary:
-        rfs = receptive_fields(self.spec())
-        rows = []
-        for layer, rf in zip(self.layers, rfs):
-            w = layer.params.get("weight")
-            b = layer.params.get("bias")
-            notes = []
-            for axis, m in zip(("height", "width"), layer.axis_math()):
-                if not m.whole:
-                    notes.append(
-                        f"output {axis} {m.formula()}: the division is not whole, the engine floors it "
-                        f"and the last {m.numerator % m.stride} input row(s)/column(s) are never used"
-                    )
-            rows.append(
-                LayerSummary(
-                    layer.index, layer.type, layer.out_shape,
-                    0 if w is None else int(w.size), 0 if b is None else int(b.size),
-                    layer.macs, rf, notes,
-                )
-            )
-        return ModelSummary(self.input_shape, rows)
+        return ModelSummary(self.input_shape, _summarise(self.layers))
 
     def copy(self) -> "Sequential":
         return copy.deepcopy(self)

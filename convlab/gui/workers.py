@@ -61,14 +61,16 @@ class TrainingWorker(QObject):
     """
 
     progress = Signal(object)  # StepResult (throttled)
+    snapshot = Signal(object)  # whatever snapshot() returns (a weights copy), with each progress
     epoch = Signal(object)  # EpochResult
     diverged = Signal(str)
     done = Signal(bool)  # stopped early?
     failed = Signal(str)
 
-    def __init__(self, trainer, rate_hz: float = 5.0):
+    def __init__(self, trainer, rate_hz: float = 5.0, snapshot=None):
         super().__init__()
         self.trainer = trainer
+        self._snapshot = snapshot  # called in the training thread, between steps
         self.min_interval = 1.0 / rate_hz
         self._thread = QThread()
         self._thread.setObjectName("convlab-training")
@@ -89,13 +91,13 @@ class TrainingWorker(QObject):
                 if isinstance(r, StepResult):
                     now = time.perf_counter()
                     if now - last >= self.min_interval or self.trainer.paused:
-                        self.progress.emit(r)
+                        self._emit_progress(r)
                         last, pending = now, None
                     else:
                         pending = r
                     continue
                 if pending is not None:
-                    self.progress.emit(pending)
+                    self._emit_progress(pending)
                     pending = None
                 if isinstance(r, EpochResult):
                     self.epoch.emit(r)
@@ -109,8 +111,49 @@ class TrainingWorker(QObject):
         finally:
             self._thread.quit()
 
+    def _emit_progress(self, r) -> None:
+        self.progress.emit(r)
+        if self._snapshot is not None:
+            self.snapshot.emit(self._snapshot())
+
     def wait(self, ms: int = 30000) -> bool:
         return self._thread.wait(ms)
 
     def is_running(self) -> bool:
         return self._thread.isRunning()
+
+
+class Task(QObject):
+    """Run one function in a thread of its own; ``done`` carries its result, ``failed`` its error.
+
+    For jobs that take long enough to stall the window (building a dataset, reading a folder).
+    Keep a reference to the Task until it reports.
+    """
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn, *args):
+        super().__init__()
+        self._fn, self._args = fn, args
+        self._thread = QThread()
+        self._thread.setObjectName("convlab-task")
+        self.moveToThread(self._thread)
+        self._thread.started.connect(self._run)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            result = self._fn(*self._args)
+        except (ValueError, OSError, MemoryError) as e:
+            self.failed.emit(str(e))
+        else:
+            self.done.emit(result)
+        finally:
+            self._thread.quit()
+
+    def wait(self, ms: int = 60000) -> bool:
+        return self._thread.wait(ms)

@@ -236,3 +236,21 @@ def test_two_3x3_see_what_one_5x5_sees_with_fewer_weights():
     from convlab.core.receptive_field import receptive_fields
     assert receptive_fields(two)[-1].size == receptive_fields(one)[-1].size == 5
     assert sum(l.params["weight"].size for l in two) == 2 * 8 * 8 * 9 < one[0].params["weight"].size == 8 * 8 * 25
+
+
+def test_analyze_spec_marks_the_first_layer_that_cannot_work():
+    from convlab.core.model import analyze_spec
+
+    spec = lenet()
+    spec["layers"][3]["kernel"] = 20
+    r = analyze_spec(spec)
+    assert not r.ok and r.error_index == 3 and "layer 3 (conv2d)" in r.error and "spans 20 pixels" in r.error
+    assert [row.output_shape for row in r.rows] == [(6, 28, 28), (6, 28, 28), (6, 14, 14)]
+    assert r.total_params == 156
+    good = analyze_spec(lenet())
+    assert good.ok and good.total_params == 61706 and len(good.rows) == 12 and good.rows[5].rf.size == 16
+    mid = analyze_spec({"input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "softmax"}, {"type": "relu"}]})
+    assert mid.error_index == 1 and "must be the last layer" in mid.error
+    assert analyze_spec({"input": [1, 8, 8], "layers": [{"type": "nope"}]}).error_index == 0
+    bad_input = analyze_spec({"input": [0], "layers": []})
+    assert bad_input.error_index is None and "input" in bad_input.error and not bad_input.ok
