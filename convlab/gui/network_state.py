@@ -299,20 +299,20 @@ class NetworkState(QObject):
         return d is not None and (s.dataset, s.path, s.samples, s.val_fraction, s.seed) == (
             d.dataset, d.path, d.samples, d.val_fraction, d.seed)
 
-    def load_dataset(self, then_train: bool = False) -> None:
+    def load_dataset(self, then=None) -> None:
         """Build the dataset in a worker thread; datasetChanged (or a message) follows."""
         from .workers import Task
 
         shape = self.model.input_shape if self.model is not None else (1, 28, 28)
         settings = self.settings
         task = Task(load_dataset, settings, shape)
-        task.done.connect(lambda result: self._dataset_loaded(settings, result, then_train))
+        task.done.connect(lambda result: self._dataset_loaded(settings, result, then))
         task.failed.connect(lambda text: self.message.emit(f"cannot load the dataset: {text}"))
         self._dataset_task = task
         self.message.emit(f"loading {DATASETS.get(settings.dataset, settings.dataset)}...")
         task.start()
 
-    def _dataset_loaded(self, settings, result, then_train: bool) -> None:
+    def _dataset_loaded(self, settings, result, then) -> None:
         self.dataset, self.train, self.val = result
         self.dataset_settings = settings
         self.datasetChanged.emit()
@@ -320,8 +320,8 @@ class NetworkState(QObject):
                           f"{len(self.dataset.classes)} classes")
         if self.input_source == "sample":
             self.refresh_input()
-        if then_train:
-            self.start_training()
+        if then is not None:
+            then()
 
     # ------------------------------------------------------------------ training
 
@@ -334,7 +334,7 @@ class NetworkState(QObject):
             self.message.emit(f"cannot train: {reason}")
             return False
         if not self.dataset_is_current():
-            self.load_dataset(then_train=True)
+            self.load_dataset(then=lambda: self.start_training(paused))
             return True
         from .workers import TrainingWorker
 
@@ -374,6 +374,12 @@ class NetworkState(QObject):
     def step(self) -> None:
         """One batch: from idle a paused run starts and takes one step."""
         if self.training == "idle":
+            if not self.dataset_is_current():
+                if not self.train_block_reason:
+                    self.load_dataset(then=self.step)
+                else:
+                    self.message.emit(f"cannot train: {self.train_block_reason}")
+                return
             if self.start_training(paused=True) and self.trainer is not None:
                 self.trainer.step_once()
         elif self.training == "paused":
