@@ -162,6 +162,14 @@ def unit_footprints(spec_or_layers, layer: int, y: int, x: int) -> list[tuple[in
     return out
 
 
+def block_on_input(rf: RFRecord, block) -> tuple[int, int, int, int]:
+    """Units a..b-1 (rows) x c..d-1 (columns) of a layer's output as the input box they see:
+    rows a*j - P .. (b-1)*j - P + r - 1, end exclusive, as (top, left, bottom, right)."""
+    a, c, b, d = block
+    (jh, jw), (ph, pw), (sh, sw) = rf.jump_hw, rf.padding_hw, rf.size_hw
+    return a * jh - ph, c * jw - pw, (b - 1) * jh - ph + sh, (d - 1) * jw - pw + sw
+
+
 def effective_receptive_field(model, x: np.ndarray, layer: int, channel: int, y: int = 0, xx: int = 0) -> np.ndarray:
     """d unit / d input for one input sample x (C, H, W): the field the unit actually uses."""
     idx = _check_layer(model.layers, layer)

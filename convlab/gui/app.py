@@ -37,7 +37,14 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ConvLab")
     app.setOrganizationName("ConvLab")
-    window = MainWindow()
+    settings = None
+    if args.screenshot:  # a picture of the default layout, not of this user's saved one
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        settings = QSettings(os.path.join(tempfile.mkdtemp(), "screenshot.ini"), QSettings.IniFormat)
+    window = MainWindow(settings)
     if args.path:
         window.open_path(args.path)
     if args.screenshot:

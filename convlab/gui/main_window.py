@@ -9,12 +9,13 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
-    QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+    QTabWidget, QWidget,
 )
 
 from convlab import __version__
 from convlab.core.images import ImageError, read_image
+from convlab.core.presets import model_presets
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
@@ -23,6 +24,10 @@ from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
 from .panels.pixel_panel import PixelPanel
 from .panels.source_panel import SourcePanel
+from .network_state import DATASETS, LAYER_KINDS, NetworkState
+from .panels.inside_panel import InsidePanel
+from .panels.layers_panel import LayersPanel
+from .panels.training_panel import TrainingPanel
 from .state import LabState
 from .views.feature_map_grid import FeatureMapGrid
 from .views.image_view import ImageView
@@ -32,6 +37,7 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_RECENT = 8
+LAYOUT_VERSION = 2  # bump when docks change: a saved layout of another version is not restored
 
 
 def qimage_to_array(img: QImage) -> np.ndarray:
@@ -56,6 +62,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._pinned = None  # (filter, y, x) clicked on the output
         self.state = LabState(self)
+        self.net = NetworkState(self.state.undo_stack, self)
         self.worker = BankWorker() if threaded else None
         if self.worker is not None:
             self.state.attach_worker(self.worker)
@@ -95,11 +102,27 @@ class MainWindow(QMainWindow):
         split.addWidget(self.input_view)
         split.addWidget(right)
         split.setSizes([500, 500])
-        self.setCentralWidget(split)
+        self.inside_panel = InsidePanel(self.net)
+        self.center = QTabWidget()
+        self.center.setDocumentMode(True)
+        self.center.addTab(split, "Filter playground")
+        inside = QScrollArea()  # lets the window shrink below the panel's natural width
+        inside.setWidgetResizable(True)
+        inside.setFrameShape(QFrame.NoFrame)
+        inside.setWidget(self.inside_panel)
+        self.center.addTab(inside, "Inside the network")
+        self.center.setTabToolTip(0, "Convolve the image with a bank of filters and see the arithmetic")
+        self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
+        self.setCentralWidget(self.center)
 
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area, scroll: bool = False) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        if scroll:  # tall panels scroll instead of forcing the dock area to their full height
+            area_widget = QScrollArea()
+            area_widget.setWidgetResizable(True)
+            area_widget.setWidget(widget)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
@@ -114,7 +137,16 @@ class MainWindow(QMainWindow):
         self.math_dock = self._dock("Filter math", "dock-math", self.math_panel, Qt.BottomDockWidgetArea)
         self.pixel_dock = self._dock("How this value is made", "dock-pixel", self.pixel_panel, Qt.LeftDockWidgetArea)
         self.filters_dock.setMinimumWidth(330)
-        self._default_state = self.saveState()
+        self.layers_panel = LayersPanel(self.net)
+        self.training_panel = TrainingPanel(self.net)
+        self.layers_dock = self._dock("Layers", "dock-layers", self.layers_panel, Qt.RightDockWidgetArea)
+        self.training_dock = self._dock("Training", "dock-training", self.training_panel, Qt.BottomDockWidgetArea,
+                                        scroll=True)
+        self.tabifyDockWidget(self.filters_dock, self.layers_dock)
+        self.tabifyDockWidget(self.math_dock, self.training_dock)
+        self.filters_dock.raise_()
+        self.math_dock.raise_()
+        self._default_state = self.saveState(LAYOUT_VERSION)
 
     def _action(self, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
         a = QAction(text, self)
@@ -156,6 +188,20 @@ class MainWindow(QMainWindow):
         self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
                                        "The preset networks with their shapes, parameters and receptive fields")
         self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
+        net = self.net
+        self.act_edit_json = self._action("Edit Spec as &JSON...", self._edit_json, "Ctrl+J",
+                                          "Edit the model spec as JSON text")
+        self.act_show_network = self._action("Show &Inside the Network", self.show_network, "Ctrl+I",
+                                             "Feature maps, weights and receptive fields of the model")
+        self.act_train = self._action("&Start Training", self._start_training, "Ctrl+T",
+                                      "Train the model in the Layers panel on the chosen dataset")
+        self.act_pause = self._action("&Pause / Resume", self._toggle_pause, "Ctrl+P", "Pause or resume training")
+        self.act_step = self._action("Single S&tep", net.step, "Ctrl+Shift+T", "Train on one batch, then pause")
+        self.act_stop = self._action("St&op", net.stop, "Ctrl+.", "Stop training and keep the weights learned so far")
+        self.act_reset_weights = self._action("&Reset Weights", lambda: net.reset_weights(), None,
+                                              "Start again from fresh random weights")
+        self.act_load_data = self._action("&Load Dataset", lambda: net.load_dataset(), None,
+                                          "Build or read the dataset chosen in the Training panel")
         self.act_keys = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "List the keyboard shortcuts")
 
     def _build_menus(self) -> None:
@@ -185,15 +231,29 @@ class MainWindow(QMainWindow):
         for a in self.display_actions.values():
             v.addAction(a)
         v.addSeparator()
-        for dock in (self.source_dock, self.filters_dock, self.math_dock, self.pixel_dock):
+        for dock in self._docks():
             v.addAction(dock.toggleViewAction())
         v.addAction(self.act_reset_layout)
         m = mb.addMenu("&Model")
+        presets = m.addMenu("Load &Preset")
+        for key, p in model_presets().items():
+            a = presets.addAction(p.name)
+            a.setStatusTip(p.description)
+            a.setToolTip(p.description)
+            a.triggered.connect(lambda _=False, k=key: self._load_model_preset(k))
+        add = m.addMenu("&Add Layer")
+        for kind, (label, _) in LAYER_KINDS.items():
+            a = add.addAction(label)
+            a.setStatusTip(f"Add a {label.lower()} layer after the selected one")
+            a.triggered.connect(lambda _=False, k=kind: self._add_layer(k))
+        m.addAction(self.act_edit_json)
+        m.addSeparator()
         m.addAction(self.act_models)
+        m.addAction(self.act_show_network)
         t = mb.addMenu("&Train")
-        self.act_train = self._action("Train LeNet-5 on Synthetic &Digits...", self.show_training, "Ctrl+T",
-                                      "Train the classic LeNet-5 on built-in digits and see its accuracy")
-        t.addAction(self.act_train)
+        for a in (self.act_train, self.act_pause, self.act_step, self.act_stop, None, self.act_reset_weights,
+                  self.act_load_data):
+            t.addSeparator() if a is None else t.addAction(a)
         h = mb.addMenu("&Help")
         h.addAction(self.act_keys)
         h.addAction(self.act_about)
@@ -230,7 +290,13 @@ class MainWindow(QMainWindow):
         self.source_panel.openRequested.connect(self.open_dialog)
         self.source_panel.pasteRequested.connect(self.paste_image)
         self.source_panel.sampleRequested.connect(self.open_sample)
+        st.imageChanged.connect(lambda: self.net.set_image(st.image))
+        net = self.net
+        net.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
+            sig.connect(self._sync_train_actions)
         self._sync_actions()
+        self._sync_train_actions()
 
     # ------------------------------------------------------------------ settings
 
@@ -240,19 +306,25 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         else:
             self.resize(1400, 900)
+        self.resizeDocks([self.math_dock, self.source_dock], [230, 300], Qt.Vertical)
+        self.resizeDocks([self.filters_dock], [420], Qt.Horizontal)
         dock_state = self.settings.value("window/state")
         if isinstance(dock_state, QByteArray):
-            self.restoreState(dock_state)
+            self.restoreState(dock_state, LAYOUT_VERSION)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state)
-        for dock in (self.source_dock, self.filters_dock, self.math_dock, self.pixel_dock):
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self._docks():
             dock.show()
+
+    def _docks(self) -> list[QDockWidget]:
+        return [self.source_dock, self.filters_dock, self.layers_dock, self.math_dock, self.training_dock,
+                self.pixel_dock]
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent/files", [])
@@ -284,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_settings()
+        self.net.shutdown()
         if self.worker is not None:
             self.worker.shutdown()
             self.worker = None
@@ -485,12 +558,48 @@ class MainWindow(QMainWindow):
         dlg.open()
         self._models_dialog = dlg
 
-    def show_training(self) -> None:
-        from .panels.train_dialog import QuickTrainDialog
+    # ------------------------------------------------------------------ the network
 
-        dlg = QuickTrainDialog(self)
-        dlg.open()
-        self._train_dialog = dlg
+    def show_network(self) -> None:
+        self.center.setCurrentIndex(1)
+        self.layers_dock.show()
+        self.layers_dock.raise_()
+
+    def _load_model_preset(self, key: str) -> None:
+        self.net.load_preset(key)
+        self.show_network()
+
+    def _add_layer(self, kind: str) -> None:
+        sel = self.layers_panel.selected_layer()
+        self.net.add_layer(kind, None if sel is None or sel < 0 else sel + 1)
+        self.show_network()
+
+    def _edit_json(self) -> None:
+        self.layers_dock.show()
+        self.layers_dock.raise_()
+        self.layers_panel.open_json_editor()
+
+    def _start_training(self) -> None:
+        self.training_dock.show()
+        self.training_dock.raise_()
+        self.net.start_training()
+
+    def _toggle_pause(self) -> None:
+        if self.net.training == "running":
+            self.net.pause()
+        elif self.net.training == "paused":
+            self.net.resume()
+
+    def _sync_train_actions(self) -> None:
+        net = self.net
+        idle = net.training == "idle"
+        self.act_train.setEnabled(idle and not net.train_block_reason)
+        self.act_train.setToolTip(net.train_block_reason or "Train the model in the Layers panel")
+        self.act_pause.setEnabled(not idle)
+        self.act_stop.setEnabled(not idle)
+        self.act_step.setEnabled(idle or net.training == "paused")
+        self.act_reset_weights.setEnabled(idle and net.model is not None)
+        self.act_edit_json.setEnabled(idle)
 
     def show_shortcuts(self) -> None:
         rows = []

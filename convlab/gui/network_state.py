@@ -106,7 +106,8 @@ class NetworkState(QObject):
     specChanged = Signal()  # layers edited: report (and model, if the spec works) rebuilt
     weightsChanged = Signal()  # new weights in the view model (reset, training snapshot, end of run)
     settingsChanged = Signal()  # training settings
-    datasetChanged = Signal()  # a dataset was loaded (or failed: see message)
+    datasetChanged = Signal()  # a dataset was loaded
+    datasetLoading = Signal(bool)  # a dataset is being built (True) or that ended (False)
     trainingStateChanged = Signal()  # idle / running / paused
     progress = Signal(object)  # StepResult, a few per second
     epochDone = Signal(object)  # EpochResult
@@ -130,8 +131,10 @@ class NetworkState(QObject):
         self.training = "idle"
         self.trainer = None
         self.worker = None
-        self.history_steps: list[tuple[int, float, float]] = []  # (step, loss, batch accuracy)
-        self.history_epochs: list = []  # EpochResult
+        self.history_steps: list[tuple[int, float, float]] = []  # (step, loss, batch accuracy), all runs
+        self.history_epochs: list = []  # EpochResult, all runs
+        self.history_epoch_steps: list[int] = []  # the overall step at which each epoch ended
+        self._step_base = 0  # steps of earlier runs: a new run's steps continue the curves
         self.evaluation = None
         self.confusion = None
         self.image: np.ndarray | None = None  # the lab's source image (uint8)
@@ -165,6 +168,9 @@ class NetworkState(QObject):
         self.preset_key = preset_key
         self.report = analyze_spec(self.spec)
         self._build_models(keep_weights=True)
+        if self.unit is not None and not self._unit_exists(self.unit):
+            self.unit, self.effective_rf = None, None
+            self.unitChanged.emit()
         self.specChanged.emit()
         self.refresh_input()
 
@@ -274,7 +280,7 @@ class NetworkState(QObject):
             return
         self.model.reset_parameters(self.settings.seed if seed is None else seed)
         self._sync_view()
-        self.history_steps, self.history_epochs = [], []
+        self.history_steps, self.history_epochs, self.history_epoch_steps = [], [], []
         self.evaluation = self.confusion = None
         self.evaluationChanged.emit()
         self.message.emit("weights reset to fresh random values")
@@ -299,20 +305,43 @@ class NetworkState(QObject):
         return d is not None and (s.dataset, s.path, s.samples, s.val_fraction, s.seed) == (
             d.dataset, d.path, d.samples, d.val_fraction, d.seed)
 
+    @property
+    def loading(self) -> bool:
+        return self._dataset_task is not None
+
     def load_dataset(self, then=None) -> None:
         """Build the dataset in a worker thread; datasetChanged (or a message) follows."""
         from .workers import Task
 
+        if self._dataset_task is not None:
+            self.message.emit("a dataset is already being loaded")
+            return
         shape = self.model.input_shape if self.model is not None else (1, 28, 28)
         settings = self.settings
         task = Task(load_dataset, settings, shape)
-        task.done.connect(lambda result: self._dataset_loaded(settings, result, then))
-        task.failed.connect(lambda text: self.message.emit(f"cannot load the dataset: {text}"))
+        # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
+        # (a lambda would run in the task's thread)
+        self._pending_load = (settings, then)
+        task.done.connect(self._dataset_loaded)
+        task.failed.connect(self._dataset_failed)
         self._dataset_task = task
         self.message.emit(f"loading {DATASETS.get(settings.dataset, settings.dataset)}...")
+        self.datasetLoading.emit(True)
         task.start()
 
-    def _dataset_loaded(self, settings, result, then) -> None:
+    def _finish_task(self) -> None:
+        task, self._dataset_task = self._dataset_task, None
+        if task is not None:
+            task.wait()
+        self.datasetLoading.emit(False)
+
+    def _dataset_failed(self, text: str) -> None:
+        self._finish_task()
+        self.message.emit(f"cannot load the dataset: {text}")
+
+    def _dataset_loaded(self, result) -> None:
+        settings, then = self._pending_load
+        self._finish_task()
         self.dataset, self.train, self.val = result
         self.dataset_settings = settings
         self.datasetChanged.emit()
@@ -347,7 +376,9 @@ class NetworkState(QObject):
             return False
         if paused:
             self.trainer.pause()
+        self._step_base = self.history_steps[-1][0] if self.history_steps else 0
         self.worker = TrainingWorker(self.trainer, snapshot=lambda m=self.model: m.state_dict())
+        self.worker.steps.connect(self._on_steps)
         self.worker.progress.connect(self._on_progress)
         self.worker.snapshot.connect(self._sync_view)
         self.worker.epoch.connect(self._on_epoch)
@@ -389,12 +420,16 @@ class NetworkState(QObject):
         if self.trainer is not None and self.training != "idle":
             self.trainer.stop()
 
+    def _on_steps(self, rows) -> None:
+        base = self._step_base
+        self.history_steps.extend((base + step, loss, acc) for step, loss, acc in rows)
+
     def _on_progress(self, r) -> None:
-        self.history_steps.append((r.step, r.loss, r.accuracy))
         self.progress.emit(r)
 
     def _on_epoch(self, e) -> None:
         self.history_epochs.append(e)
+        self.history_epoch_steps.append(self.history_steps[-1][0] if self.history_steps else 0)
         self.epochDone.emit(e)
 
     def _on_done(self, stopped: bool) -> None:
@@ -427,6 +462,8 @@ class NetworkState(QObject):
         return np.flatnonzero(self.evaluation.predictions != self.val.y)[:limit]
 
     def shutdown(self) -> None:
+        if self._dataset_task is not None:
+            self._dataset_task.wait()
         if self.trainer is not None:
             self.trainer.stop()
             self.trainer.resume()
@@ -489,7 +526,19 @@ class NetworkState(QObject):
 
     # ------------------------------------------------------------------ receptive fields
 
+    def _unit_exists(self, unit) -> bool:
+        layer, ch, y, x = unit
+        if self.view_model is None or not 0 <= layer < len(self.report.rows):
+            return False
+        shape = self.report.rows[layer].output_shape
+        if len(shape) == 1:
+            return 0 <= ch < shape[0]
+        return 0 <= ch < shape[0] and 0 <= y < shape[1] and 0 <= x < shape[2]
+
     def select_unit(self, layer: int, channel: int, y: int, x: int) -> None:
+        if not self._unit_exists((layer, channel, y, x)):
+            self.message.emit(f"layer {layer} has no unit (channel {channel}, y {y}, x {x})")
+            return
         self.unit = (layer, channel, y, x)
         if self.rf_mode == "effective":
             self._compute_effective_rf()

@@ -61,6 +61,7 @@ class TrainingWorker(QObject):
     """
 
     progress = Signal(object)  # StepResult (throttled)
+    steps = Signal(object)  # [(step, loss, accuracy), ...] of every step since the last report
     snapshot = Signal(object)  # whatever snapshot() returns (a weights copy), with each progress
     epoch = Signal(object)  # EpochResult
     diverged = Signal(str)
@@ -86,9 +87,11 @@ class TrainingWorker(QObject):
 
         last = 0.0
         pending = None
+        self._since: list[tuple[int, float, float]] = []
         try:
             for r in self.trainer.run():
                 if isinstance(r, StepResult):
+                    self._since.append((r.step, r.loss, r.accuracy))
                     now = time.perf_counter()
                     if now - last >= self.min_interval or self.trainer.paused:
                         self._emit_progress(r)
@@ -112,6 +115,9 @@ class TrainingWorker(QObject):
             self._thread.quit()
 
     def _emit_progress(self, r) -> None:
+        if self._since:
+            self.steps.emit(self._since)
+            self._since = []
         self.progress.emit(r)
         if self._snapshot is not None:
             self.snapshot.emit(self._snapshot())
@@ -157,3 +163,149 @@ class Task(QObject):
 
     def wait(self, ms: int = 60000) -> bool:
         return self._thread.wait(ms)
+
+
+# --------------------------------------------------------------------------- learning a filter
+
+import numpy as np  # noqa: E402
+
+
+class FitProgress:
+    """One report of a filter-fitting run: a summary made in the fitting thread, safe to keep.
+
+    ``weight`` (K, C, F, F) is a copy on the inputs' own scale; the fit's callback does not carry
+    the bias, so ``bias`` (K,) is the best bias for that weight (the mean of target - conv) and
+    ``output`` (K, H', W') the first input through the current filter with it. All three are None
+    for a two-layer run. ``losses`` holds (step, loss) of every step since the previous report.
+    """
+
+    __slots__ = ("step", "loss", "weight", "bias", "output", "losses", "steps_per_second", "elapsed", "paused")
+
+    def __init__(self, step, loss, weight, bias, output, losses, steps_per_second, elapsed, paused):
+        self.step, self.loss, self.weight, self.bias, self.output = step, loss, weight, bias, output
+        self.losses, self.steps_per_second, self.elapsed, self.paused = losses, steps_per_second, elapsed, paused
+
+
+class FitWorker(QObject):
+    """Runs ``fit_filter`` (or ``fit_two_layer``) in a thread of its own, like TrainingWorker.
+
+    ``progress`` carries a FitProgress at most ``rate_hz`` times a second, always the newest step
+    (and on pausing); ``reference`` the least-squares FitResult (the best linear filter) before the
+    first step when ``reference`` options are given; ``done`` the FitResult / TwoLayerResult;
+    ``failed`` the error text, e.g. fit_filter's ValueError about a target of the wrong shape.
+
+    pause() / resume() hold the run between two steps (the step callback waits on a
+    threading.Event); stop() ends it after the current step (the callback returns False), paused
+    or not. ``max_rate`` caps the steps per second so a learner can watch the kernel grow (the
+    wait is on the stop event, so Stop is immediate); None runs flat out.
+    """
+
+    progress = Signal(object)  # FitProgress (throttled)
+    reference = Signal(object)  # FitResult of least_squares_filter
+    done = Signal(object)  # FitResult | TwoLayerResult
+    failed = Signal(str)
+
+    def __init__(self, inputs, targets, *, two_layer: bool = False, reference: dict | None = None,
+                 rate_hz: float = 10.0, max_rate: float | None = None, **options):
+        super().__init__()
+        self.inputs = np.ascontiguousarray(inputs, dtype=np.float64)
+        self.targets = np.ascontiguousarray(targets, dtype=np.float64)
+        self.two_layer = two_layer
+        self.options = options  # fit_filter / fit_two_layer keyword arguments (not callback)
+        self.reference_options = reference
+        self.min_interval = 1.0 / rate_hz
+        self.max_rate = max_rate
+        self._go = threading.Event()  # set: running; clear: paused
+        self._go.set()
+        self._stop = threading.Event()
+        self._thread = QThread()
+        self._thread.setObjectName("convlab-fit")
+        self.moveToThread(self._thread)
+        self._thread.started.connect(self._run)
+
+    # ------------------------------------------------------------------ control (any thread)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._go.set()  # a paused run wakes up to stop
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self._thread.wait(ms)
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    # ------------------------------------------------------------------ the fitting thread
+
+    @Slot()
+    def _run(self) -> None:
+        from convlab.core.filter_fit import fit_filter, fit_two_layer, least_squares_filter
+
+        try:
+            if self.reference_options is not None:
+                self.reference.emit(least_squares_filter(self.inputs, self.targets, **self.reference_options))
+            self._t0 = self._mark_t = self._pace_t = time.perf_counter()
+            self._mark_step = self._pace_step = 0
+            self._last = float("-inf")
+            self._since: list[tuple[int, float]] = []
+            fit = fit_two_layer if self.two_layer else fit_filter
+            result = fit(self.inputs, self.targets, callback=self._on_step, **self.options)
+        except (ValueError, MemoryError, FloatingPointError) as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - any engine failure must reach the user, not kill the thread
+            self.failed.emit(f"learning failed: {e}")
+        else:
+            self.done.emit(result)
+        finally:
+            self._thread.quit()
+
+    def _on_step(self, step: int, loss: float, weight) -> bool:
+        self._since.append((step, float(loss)))
+        if self._stop.is_set():
+            return False
+        now = time.perf_counter()
+        if now - self._last >= self.min_interval or not self._go.is_set():
+            self._report(step, loss, weight, now)
+        if not self._go.is_set():
+            self._go.wait()
+            now = time.perf_counter()  # time spent paused counts neither for pace nor speed
+            self._mark_t = self._pace_t = now
+            self._mark_step = self._pace_step = step
+            if self._stop.is_set():
+                return False
+        if self.max_rate:
+            ahead = self._pace_t + (step - self._pace_step) / self.max_rate - time.perf_counter()
+            if ahead > 0 and self._stop.wait(ahead):
+                return False
+        return True
+
+    def _report(self, step, loss, weight, now) -> None:
+        from convlab.core import functional as F
+
+        rate = (step - self._mark_step) / (now - self._mark_t) if now > self._mark_t else 0.0
+        self._mark_t, self._mark_step, self._last = now, step, now
+        bias = output = None
+        if weight is not None:
+            o = self.options
+            out, _ = F.conv2d_forward(self.inputs, weight.astype(np.float64), None, o.get("stride", 1),
+                                      o.get("padding", 0), o.get("dilation", 1))
+            b = (self.targets - out).mean(axis=(0, 2, 3))
+            bias = b.astype(np.float32)
+            output = (out[0] + b[:, None, None]).astype(np.float32)
+            weight = np.array(weight, dtype=np.float32)  # a copy of its own
+        since, self._since = self._since, []
+        self.progress.emit(FitProgress(step, float(loss), weight, bias, output, since, rate,
+                                       now - self._t0, not self._go.is_set()))

@@ -103,3 +103,23 @@ def test_effective_rf_of_a_single_linear_conv_is_the_kernel():
     m = Sequential.from_spec(s, seed=0, dtype=np.float64)
     g = effective_receptive_field(m, np.zeros((1, 6, 6)), 0, 0, 2, 2)
     np.testing.assert_allclose(g[0, 1:4, 1:4], m.parameters()["0.weight"][0, 0])
+
+
+def test_block_on_input_by_hand():
+    from convlab.core.receptive_field import block_on_input
+
+    rfs = receptive_fields(LENET5)
+    # pool1 (layer 2): size 6, jump 2, padding 2 -> units 2..3 cover input rows 2*2-2=2 .. 3*2-2+6 = 10 (excl.)
+    assert block_on_input(rfs[2], (2, 4, 4, 6)) == (2, 6, 10, 14)
+    assert block_on_input(rfs[5], (1, 2, 2, 3)) == (2, 6, 18, 22)  # one unit: its own field
+
+
+def test_activation_stats_and_dead_units():
+    from convlab.core.activations import activation_stats, follows_rectifier
+
+    a = np.array([[[0.0, 2.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    s = activation_stats(a, "relu")
+    assert (s["min"], s["max"], s["mean"], s["dead"], s["dead_channels"]) == (0.0, 2.0, 0.25, 0.875, 1)
+    assert activation_stats(a, "conv2d")["dead"] is None
+    assert follows_rectifier(["conv2d", "relu", "maxpool2d", "flatten"], 3)
+    assert not follows_rectifier(["conv2d", "tanh", "maxpool2d"], 2)

@@ -134,3 +134,20 @@ def test_reset_weights(net):
     before = net.view_model.state_dict()["0.weight"].copy()
     net.reset_weights(seed=123)
     assert not np.array_equal(before, net.view_model.state_dict()["0.weight"])
+
+
+def test_a_second_run_continues_the_step_count(net, qtbot):
+    with qtbot.waitSignal(net.evaluationChanged, timeout=60000):
+        net.start_training()
+    first = net.history_steps[-1][0]
+    assert len(net.history_steps) == first  # every step is in the history, not only the reported ones
+    with qtbot.waitSignal(net.evaluationChanged, timeout=60000):
+        net.start_training()
+    assert net.history_steps[-1][0] == 2 * first
+    assert net.history_epoch_steps == [first, 2 * first]
+
+
+def test_a_unit_that_no_longer_exists_is_dropped(net):
+    net.select_unit(5, 3, 4, 4)
+    net.set_layer_field(3, "filters", 2)  # layer 5 now has 2 channels
+    assert net.unit is None
