@@ -570,8 +570,7 @@ class MainWindow(QMainWindow):
         self.show_network()
 
     def _add_layer(self, kind: str) -> None:
-        sel = self.layers_panel.selected_layer()
-        self.net.add_layer(kind, None if sel is None or sel < 0 else sel + 1)
+        self.layers_panel.add_layer(kind)  # after the selected layer, which then follows the new one
         self.show_network()
 
     def _edit_json(self) -> None:

@@ -90,10 +90,26 @@ def load_dataset(settings: TrainSettings, input_shape):
     return ds, train, val
 
 
+def _evaluate_copy(model, val):
+    """Runs in a thread: evaluation and confusion matrix of a model copy on the validation set."""
+    ev = evaluate(model, val)
+    return ev, confusion_matrix(val.y, ev.predictions, len(val.classes))
+
+
 class _SpecCommand(QUndoCommand):
-    def __init__(self, state: "NetworkState", text: str, before: tuple, after: tuple):
+    def __init__(self, state: "NetworkState", text: str, before: tuple, after: tuple, merge_key=None):
         super().__init__(text)
         self.state, self.before, self.after = state, before, after
+        self.merge_key = merge_key  # consecutive edits of one field (spin-box steps) merge
+
+    def id(self):
+        return 0x5EC if self.merge_key is not None else -1
+
+    def mergeWith(self, other):
+        if getattr(other, "merge_key", None) != self.merge_key:
+            return False
+        self.after = other.after
+        return True
 
     def redo(self):
         self.state._apply_spec(*self.after)
@@ -148,11 +164,12 @@ class NetworkState(QObject):
         self.rf_mode = "analytic"  # or "effective"
         self.effective_rf: np.ndarray | None = None  # (H, W) |d unit / d input| summed over channels
         self._dataset_task = None
+        self._eval_task = None
         self._build_models(keep_weights=False)
 
     # ------------------------------------------------------------------ the spec
 
-    def set_spec(self, spec: dict, text: str, preset_key: str | None = None) -> bool:
+    def set_spec(self, spec: dict, text: str, preset_key: str | None = None, merge_key=None) -> bool:
         """Replace the spec as one undo step (any spec is accepted: a bad one is marked, not refused)."""
         if self.training != "idle":
             self.message.emit("stop training before changing the layers")
@@ -160,7 +177,8 @@ class NetworkState(QObject):
         spec = copy.deepcopy(spec)
         if spec == self.spec and preset_key == self.preset_key:
             return False
-        self.undo_stack.push(_SpecCommand(self, text, (copy.deepcopy(self.spec), self.preset_key), (spec, preset_key)))
+        self.undo_stack.push(_SpecCommand(self, text, (copy.deepcopy(self.spec), self.preset_key), (spec, preset_key),
+                                          merge_key))
         return True
 
     def _apply_spec(self, spec: dict, preset_key: str | None) -> None:
@@ -177,10 +195,10 @@ class NetworkState(QObject):
     def layers(self) -> list[dict]:
         return list(self.spec.get("layers", [])) if isinstance(self.spec, dict) else []
 
-    def _edit_layers(self, layers: list[dict], text: str) -> bool:
+    def _edit_layers(self, layers: list[dict], text: str, merge_key=None) -> bool:
         spec = dict(self.spec)
         spec["layers"] = layers
-        return self.set_spec(spec, text, None)
+        return self.set_spec(spec, text, None, merge_key)
 
     def add_layer(self, kind: str, index: int | None = None) -> bool:
         label, entry = LAYER_KINDS[kind]
@@ -218,7 +236,7 @@ class NetworkState(QObject):
         else:
             entry[field] = value
         layers[index] = entry
-        return self._edit_layers(layers, f"Layer {index}: {field} = {value}")
+        return self._edit_layers(layers, f"Layer {index}: {field} = {value}", merge_key=(index, field))
 
     def set_input_shape(self, shape: list[int]) -> bool:
         spec = dict(self.spec)
@@ -236,7 +254,8 @@ class NetworkState(QObject):
             return f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}"
         if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list) or "input" not in spec:
             return "a spec is an object with an \"input\" shape and a \"layers\" list"
-        self.set_spec(spec, "Edit spec as JSON", None)
+        if not self.set_spec(spec, "Edit spec as JSON", None) and self.training != "idle":
+            return "stop training before changing the layers"
         return ""
 
     def _build_models(self, keep_weights: bool) -> None:
@@ -443,12 +462,33 @@ class NetworkState(QObject):
         self.evaluate()
 
     def evaluate(self) -> None:
-        """Confusion matrix, per-class accuracy and misclassified samples on the validation set."""
+        """Confusion matrix, per-class accuracy and misclassified samples on the validation set,
+        computed in a thread on a copy of the model; evaluationChanged follows."""
+        from .workers import Task
+
         if self.view_model is None or self.val is None or len(self.val) == 0 or self.train_block_reason:
             return
-        self.evaluation = evaluate(self.view_model, self.val)
-        self.confusion = confusion_matrix(self.val.y, self.evaluation.predictions, len(self.val.classes))
+        if self._eval_task is not None:
+            self._eval_task.wait()
+        task = Task(_evaluate_copy, self.view_model.copy(), self.val)
+        task.done.connect(self._evaluated)
+        task.failed.connect(self._evaluation_failed)
+        self._eval_task = task
+        task.start()
+
+    def _evaluated(self, result) -> None:
+        self._finish_eval()
+        self.evaluation, self.confusion = result
         self.evaluationChanged.emit()
+
+    def _evaluation_failed(self, text: str) -> None:
+        self._finish_eval()
+        self.message.emit(f"cannot evaluate the model: {text}")
+
+    def _finish_eval(self) -> None:
+        task, self._eval_task = self._eval_task, None
+        if task is not None:
+            task.wait()
 
     def per_class_accuracy(self) -> np.ndarray | None:
         if self.confusion is None:
@@ -462,8 +502,9 @@ class NetworkState(QObject):
         return np.flatnonzero(self.evaluation.predictions != self.val.y)[:limit]
 
     def shutdown(self) -> None:
-        if self._dataset_task is not None:
-            self._dataset_task.wait()
+        for task in (self._dataset_task, self._eval_task):
+            if task is not None:
+                task.wait()
         if self.trainer is not None:
             self.trainer.stop()
             self.trainer.resume()

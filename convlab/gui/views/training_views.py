@@ -159,30 +159,45 @@ class ClassBarsView(pg.PlotWidget):
         self._texts: list[pg.TextItem] = []
 
     def set_values(self, values, classes, highlight: int | None = None) -> None:
-        """values[k] in [0, 1] (NaN: no data, drawn empty); the bar at ``highlight`` is coloured."""
-        self.clear()
-        self._texts = []
+        """values[k] in [0, 1] (NaN: no data, drawn empty); the bar at ``highlight`` is coloured.
+
+        Called a few times a second during training: with the same classes the bar item, the
+        ticks and the text items are reused and only their values change.
+        """
         self.values = np.asarray(values, dtype=float)
         k = len(self.values)
-        heights = np.nan_to_num(self.values, nan=0.0) * 100
-        brushes = [pg.mkBrush("#ea580c" if i == highlight else "#60a5fa") for i in range(k)]
-        self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k), width=heights, height=0.7,
-                                    brushes=brushes, pen=pg.mkPen("#1e3a8a", width=0.5))
-        self.addItem(self.bars)
         names = [str(c) for c in classes]
-        self.getAxis("left").setTicks([[(i, names[i] if i < len(names) else str(i)) for i in range(k)]])
-        if k <= 30:
-            for i, v in enumerate(self.values):
-                t = pg.TextItem("n/a" if np.isnan(v) else f"{100 * v:.0f}%", color="#333", anchor=(0, 0.5))
-                t.setPos(float(heights[i]) + 1, i)
-                self.addItem(t)
-                self._texts.append(t)
-        self.setXRange(0, 112, padding=0)
-        self.setYRange(-0.6, max(k, 1) - 0.4, padding=0)
+        heights = np.nan_to_num(self.values, nan=0.0) * 100
+        brushes = [self._brushes[i == highlight] for i in range(k)]
+        same = self.bars is not None and getattr(self, "_names", None) == names and len(self._texts) == min(k, 31) * (k <= 30)
+        if not same:
+            self.clear()
+            self._texts = []
+            self._names = names
+            self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k), width=heights, height=0.7,
+                                        brushes=brushes, pen=pg.mkPen("#1e3a8a", width=0.5))
+            self.addItem(self.bars)
+            self.getAxis("left").setTicks([[(i, names[i] if i < len(names) else str(i)) for i in range(k)]])
+            if k <= 30:
+                for _ in range(k):
+                    t = pg.TextItem("", color="#333", anchor=(0, 0.5))
+                    self.addItem(t)
+                    self._texts.append(t)
+            self.setXRange(0, 112, padding=0)
+            self.setYRange(-0.6, max(k, 1) - 0.4, padding=0)
+        else:
+            self.bars.setOpts(width=heights, brushes=brushes)
+        for i, t in enumerate(self._texts):
+            v = self.values[i]
+            t.setText("n/a" if np.isnan(v) else f"{100 * v:.0f}%")
+            t.setPos(float(heights[i]) + 1, i)
+
+    _brushes = {True: pg.mkBrush("#ea580c"), False: pg.mkBrush("#60a5fa")}
 
     def clear_values(self) -> None:
         self.clear()
         self.bars = None
+        self._names = None
         self.values = np.zeros(0)
         self._texts = []
         self.getAxis("left").setTicks(None)
