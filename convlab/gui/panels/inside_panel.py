@@ -54,6 +54,7 @@ class InsidePanel(QWidget):
         split.addWidget(self._tabs())
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setSizes([320, 680])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)

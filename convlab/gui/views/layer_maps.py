@@ -102,7 +102,7 @@ class LayerMapsView(QWidget):
         self.enlarged.clicked.connect(self._unit_clicked)
         self.enlarged.hovered.connect(self._hovered)
         self.enlarged.left.connect(lambda: self.value_label.setText(" "))
-        split = QSplitter(Qt.Horizontal)
+        split = QSplitter(Qt.Vertical)
         split.addWidget(self.grid)
         split.addWidget(self.enlarged)
         split.setStretchFactor(0, 3)
