@@ -31,7 +31,7 @@ def main():
     from convlab.gui.main_window import MainWindow
 
     pg.setConfigOptions(imageAxisOrder="row-major")
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or QApplication([])  # noqa: F841 - Qt needs it alive
     w = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "b.ini"), QSettings.IniFormat))
     w.resize(1400, 900)
     w.show()

@@ -35,6 +35,7 @@ import numpy as np
 from convlab import __version__ as APP_VERSION
 
 from .functional import PADDING_MODES
+from .layers import SpecError
 from .model import build_layers
 from .optim import OPTIMIZERS
 from .playground import DISPLAY_MODES, MAX_KERNEL
@@ -148,7 +149,7 @@ def _same(a, b) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+    return bool(a == b)
 
 
 def backup_path(path) -> str:
@@ -171,11 +172,13 @@ def _is_num(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
 
 
-def _range_text(lo, hi, lo_open=False) -> str:
+def _range_text(lo, hi, lo_open=False, hi_open=False) -> str:
     if lo is not None and hi is not None:
-        return f" in {'(' if lo_open else '['}{lo}, {hi}{')' if lo_open is not None else ']'}"
+        return f" in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
     if lo is not None:
         return f" {'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f" {'<' if hi_open else '<='} {hi}"
     return ""
 
 
@@ -184,7 +187,7 @@ def _int(lo=None, hi=None, none=False):
         if v is None and none:
             return
         if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-            _fail(f"{where} must be a whole number{_range_text(lo, hi)}{' or null' if none else ''}, got {v!r}")
+            _fail(f"{where} must be a whole number{_range_text(lo, hi)}{' or null' if none else ''}, got {_short(v)}")
     return check
 
 
@@ -198,11 +201,8 @@ def _num(lo=None, hi=None, lo_open=False, hi_open=False, none=False):
         if ok and hi is not None:
             ok = v < hi if hi_open else v <= hi
         if not ok:
-            if lo is not None and hi is not None:
-                text = f" in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-            else:
-                text = _range_text(lo, hi, lo_open)
-            _fail(f"{where} must be a finite number{text}{' or null' if none else ''}, got {v!r}")
+            text = _range_text(lo, hi, lo_open, hi_open)
+            _fail(f"{where} must be a finite number{text}{' or null' if none else ''}, got {_short(v)}")
     return check
 
 
@@ -317,6 +317,16 @@ def _array(v, where: str, dtype, ndim: int, layout: str, finite: bool = True):
     return v
 
 
+def _any_array(v, where: str) -> None:
+    """A finite float32 array of any shape (weights and optimiser buffers)."""
+    if not isinstance(v, np.ndarray):
+        _fail(f"{where} must be a NumPy array, got {type(v).__name__}")
+    if v.dtype != np.float32:
+        _fail(f"{where} must be float32, got {v.dtype}")
+    if not np.isfinite(v).all():
+        _fail(f"{where} holds NaN or infinite values")
+
+
 def _spec_parameters(spec) -> tuple[dict | None, str]:
     """The parameter shapes a spec builds ("0.weight" -> shape), or (None, why it does not build)."""
     layers = spec.get("layers")
@@ -324,10 +334,10 @@ def _spec_parameters(spec) -> tuple[dict | None, str]:
         _fail(f"model_spec has {len(layers)} layers, more than the limit of {MAX_SPEC_LAYERS}")
     try:
         built = build_layers(spec)
-    except (MemoryError, RecursionError):
-        _fail("model_spec is too large to build")
-    except Exception as e:  # SpecError, or any other complaint about the spec: a half-edited model
-        return None, str(e) or type(e).__name__
+    except SpecError as e:  # a half-edited model: kept, without weights
+        return None, str(e)
+    except Exception as e:  # MemoryError, "array is too big", ...: not a spec the lab can hold
+        raise SessionError(f"model_spec cannot be built ({type(e).__name__}: {e})") from e
     shapes = {f"{i}.{k}": tuple(p.shape) for i, layer in enumerate(built) for k, p in layer.params.items()}
     total = sum(math.prod(s) for s in shapes.values())
     if total > MAX_MODEL_PARAMS:
@@ -426,7 +436,7 @@ def _check_model(s: Session) -> None:
     for name, a in state.items():
         if not isinstance(name, str) or not _PARAM_NAME.match(name):
             _fail(f"model_state has a bad parameter name {_short(name)}")
-        _array(a, f"model_state[{name!r}]", np.float32, a.ndim if isinstance(a, np.ndarray) else 1, "")
+        _any_array(a, f"model_state[{name!r}]")
     if state:
         if params is None:
             _fail(f"model_state holds weights but {problem}; a model whose spec does not build is saved "
@@ -464,7 +474,7 @@ def _check_model(s: Session) -> None:
             where = f"optimizer_state.buffers[{pname!r}][{_short(bname)}]"
             if not isinstance(bname, str) or not _BUFFER_NAME.match(bname):
                 _fail(f"{where}: a buffer name must be a plain identifier")
-            _array(a, where, np.float32, len(state[pname].shape), "")
+            _any_array(a, where)
             if a.shape != state[pname].shape:
                 _fail(f"{where} has shape {a.shape}, the parameter has {state[pname].shape}")
 

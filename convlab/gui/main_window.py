@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
 from .panels.pixel_panel import PixelPanel
 from .panels.source_panel import SourcePanel
-from .network_state import DATASETS, LAYER_KINDS, NetworkState
+from .network_state import LAYER_KINDS, NetworkState
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
 from .panels.training_panel import TrainingPanel

@@ -9,23 +9,21 @@ the state on ``specChanged`` with its own signals quiet, so showing a value neve
 from __future__ import annotations
 
 import json
-import numbers
-import re
-from dataclasses import dataclass
 
-from PySide6.QtCore import QByteArray, QEvent, QMimeData, QPoint, QRect, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QDrag, QFontDatabase, QPainter, QPen
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, QRect, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QDrag, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QHBoxLayout,
-    QHeaderView, QLabel, QLineEdit, QMenu, QPlainTextEdit, QSpinBox, QTableWidget, QTableWidgetItem,
-    QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
 )
 
-from convlab.core.functional import PADDING_MODES
 from convlab.core.layers import LAYER_TYPES
 from convlab.core.presets import model_presets
 
 from ..network_state import LAYER_KINDS, NetworkState
+from ..views.layer_settings_editor import (  # noqa: F401 - parse_setting is re-exported for callers
+    LayerSettingsEditor, _is_int, _size_text, parse_setting,
+)
+from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 
 COLUMNS = ("#", "layer", "settings", "output", "weights", "biases", "mult-adds", "RF", "jump")
 COL_INDEX, COL_TYPE, COL_SETTINGS, COL_OUTPUT, COL_WEIGHTS, COL_BIASES, COL_MACS, COL_RF, COL_JUMP = range(9)
@@ -45,253 +43,8 @@ NOTE_MARK = " \u26a0"  # a warning sign after the output shape
 ERROR_TINT = QColor(229, 57, 53, 70)
 NOTE_TINT = QColor(255, 179, 0, 90)
 ROW_MIME = "application/x-convlab-layer-row"
-RED, AMBER, GREEN = "#c62828", "#b26a00", "#2e7d32"
 CUSTOM_DESCRIPTION = ("Custom layers: edited by hand from a preset or as JSON. "
                       "Pick a preset to start again from a known model.")
-
-
-def _size_text(v) -> str:
-    return f"{v[0]}x{v[1]}" if isinstance(v, (tuple, list)) else str(v)
-
-
-# --------------------------------------------------------------------------- the settings of one layer
-
-
-@dataclass(frozen=True)
-class FieldInfo:
-    kind: str  # int | size (an int or a pair [h, w]) | float | bool | choice
-    default: object  # shown when the key is absent (None: required, or "= kernel" for a pool stride)
-    lo: float = 0
-    hi: float = 0
-    label: str = ""
-    tip: str = ""
-    auto: str = ""  # special text for the value None (pool stride: "= kernel")
-
-
-# The spec defaults the engine applies (convlab.core.layers), for display only: which fields a type
-# has comes from the engine's LAYER_TYPES[type].fields.
-FIELDS = {
-    "filters": FieldInfo("int", None, 1, 4096, "filters", "How many filters: the depth of the output maps"),
-    "kernel": FieldInfo("size", None, 1, 99, "kernel", "Kernel (window) size in pixels; a non-square "
-                        "[h, w] pair shows as 3x5 and can be typed as 3x5"),
-    "stride": FieldInfo("size", 1, 1, 99, "stride", "How many pixels the window moves between outputs"),
-    "padding": FieldInfo("size", 0, 0, 99, "pad", "Pixels added around the input on every side"),
-    "dilation": FieldInfo("size", 1, 1, 99, "dilation", "Spacing between kernel taps: the kernel covers "
-                          "dilation*(kernel-1)+1 pixels with the same number of weights"),
-    "padding_mode": FieldInfo("choice", "zeros", label="", tip="What the padded pixels hold: zeros, a "
-                              "mirror of the image (reflect) or copies of the edge pixel (replicate)"),
-    "bias": FieldInfo("bool", True, label="bias", tip="Learn one bias per filter or unit"),
-    "slope": FieldInfo("float", 0.01, 0.0, 1.0, "slope", "Leaky ReLU: the slope for negative inputs"),
-    "rate": FieldInfo("float", 0.5, 0.0, 0.99, "rate", "Dropout: the fraction of values zeroed while "
-                      "training (none are dropped when the model is used)"),
-    "units": FieldInfo("int", None, 1, 100000, "units", "How many outputs this fully connected layer has"),
-}
-POOL_STRIDE = FieldInfo("size", None, 0, 99, "stride", "How many pixels the window moves; "
-                        "'= kernel' (0) means as many as the window is wide (no overlap)", auto="= kernel")
-
-
-def field_info(layer_type: str, field: str) -> FieldInfo:
-    if field == "stride" and layer_type in ("maxpool2d", "avgpool2d"):
-        return POOL_STRIDE
-    return FIELDS[field]
-
-
-def layer_fields(layer_type) -> tuple[str, ...]:
-    cls = LAYER_TYPES.get(layer_type) if isinstance(layer_type, str) else None
-    return tuple(f for f in cls.fields if f in FIELDS) if cls is not None else ()
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _square(value):
-    """A size pair [n, n] is the int n (as the engine reads it); anything else unchanged."""
-    if isinstance(value, list) and len(value) == 2 and all(_is_int(x) for x in value) and value[0] == value[1]:
-        return value[0]
-    return value
-
-
-def editor_kind(info: FieldInfo, value) -> str:
-    """The editor a value gets: a spin box where it fits one, else a text field showing it as it is."""
-    if info.kind == "size":
-        value = _square(value)
-    if info.kind in ("int", "size"):
-        if (_is_int(value) and info.lo <= value <= info.hi) or (value is None and info.auto):
-            return "int"
-        return "text"  # a pair [h, w], a missing required value, or something the engine will refuse
-    if info.kind == "float":
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and info.lo <= value <= info.hi
-        return "float" if ok else "text"
-    if info.kind == "bool":
-        return "bool" if isinstance(value, bool) else "text"
-    return "choice" if value in PADDING_MODES else "text"
-
-
-_PAIR = re.compile(r"^\s*(\d+)\s*[x\u00d7,*]\s*(\d+)\s*$")
-
-
-def parse_setting(text: str):
-    """Text typed into a setting: "" -> None (the default), "3x5" -> [3, 5], "5x5" -> 5, else JSON or the text."""
-    text = text.strip()
-    if not text:
-        return None
-    m = _PAIR.match(text)
-    if m:
-        h, w = int(m.group(1)), int(m.group(2))
-        return h if h == w else [h, w]
-    try:
-        v = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v) and v[0] == v[1]:
-        return v[0]
-    return v
-
-
-def setting_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list) and len(value) == 2 and all(_is_int(x) for x in value):
-        return _size_text(value)
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-class _NoWheelUnlessFocused:
-    """Spin boxes and combos in table rows: the wheel scrolls the table unless the editor has focus."""
-
-    def wheelEvent(self, event):
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class _Spin(_NoWheelUnlessFocused, QSpinBox):
-    pass
-
-
-class _DoubleSpin(_NoWheelUnlessFocused, QDoubleSpinBox):
-    pass
-
-
-class _Combo(_NoWheelUnlessFocused, QComboBox):
-    pass
-
-
-class LayerSettingsEditor(QWidget):
-    """A compact row of editors for one layer's fields. ``edited(index, field, value)``: value None
-    removes the key (the engine's default). Values are shown with ``set_entry`` without emitting."""
-
-    edited = Signal(int, str, object)
-    focused = Signal(int)
-
-    def __init__(self, index: int, entry: dict, parent=None):
-        super().__init__(parent)
-        self.index = index
-        self.layer_type = entry.get("type")
-        self.signature = self.signature_of(entry)
-        self.editors: dict[str, QWidget] = {}
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(2, 0, 2, 0)
-        lay.setSpacing(4)
-        for field, kind in self.signature:
-            info = field_info(self.layer_type, field)
-            if info.label and kind != "bool":
-                label = QLabel(info.label)
-                label.setToolTip(info.tip)
-                lay.addWidget(label)
-            w = self._make(field, info, kind)
-            w.setToolTip(f"{field}: {info.tip}")
-            w.installEventFilter(self)
-            self.editors[field] = w
-            lay.addWidget(w)
-        if not self.signature:
-            label = QLabel("no settings" if self.layer_type in LAYER_TYPES else "")
-            label.setEnabled(False)
-            label.setToolTip("This layer has nothing to set")
-            lay.addWidget(label)
-        lay.addStretch(1)
-        self.setToolTip("The layer's settings: each change is one undo step")
-        self.set_entry(entry)
-        self._connect()
-
-    @staticmethod
-    def signature_of(entry: dict) -> tuple:
-        t = entry.get("type")
-        return tuple((f, editor_kind(field_info(t, f), entry.get(f, field_info(t, f).default)))
-                     for f in layer_fields(t))
-
-    def _make(self, field: str, info: FieldInfo, kind: str) -> QWidget:
-        if kind == "int":
-            w = _Spin()
-            w.setRange(int(info.lo), int(info.hi))
-            w.setKeyboardTracking(False)  # typing "16" is one edit, not "1" then "16"
-            w.setFocusPolicy(Qt.StrongFocus)
-            if info.auto:
-                w.setSpecialValueText(info.auto)
-        elif kind == "float":
-            w = _DoubleSpin()
-            w.setRange(info.lo, info.hi)
-            w.setDecimals(3 if field == "slope" else 2)
-            w.setSingleStep(0.01 if field == "slope" else 0.05)
-            w.setKeyboardTracking(False)
-            w.setFocusPolicy(Qt.StrongFocus)
-        elif kind == "bool":
-            w = QCheckBox(info.label)
-        elif kind == "choice":
-            w = _Combo()
-            w.addItems(list(PADDING_MODES))
-            w.setFocusPolicy(Qt.StrongFocus)
-        else:
-            w = QLineEdit()
-            w.setPlaceholderText("required" if info.default is None and not info.auto else "default")
-            w.setMaximumWidth(72)
-        return w
-
-    def set_entry(self, entry: dict) -> None:
-        """Show an entry's values (same signature) without emitting edits."""
-        for field, kind in self.signature:
-            info = field_info(self.layer_type, field)
-            value = entry.get(field, info.default)
-            w = self.editors[field]
-            with QSignalBlocker(w):
-                if kind == "int":
-                    w.setValue(0 if value is None else int(_square(value)))
-                elif kind == "float":
-                    w.setValue(float(value))
-                elif kind == "bool":
-                    w.setChecked(bool(value))
-                elif kind == "choice":
-                    w.setCurrentText(value)
-                else:
-                    w.setText(setting_text(entry.get(field)))
-
-    def _connect(self) -> None:
-        for field, kind in self.signature:
-            w = self.editors[field]
-            auto = bool(field_info(self.layer_type, field).auto)
-            if kind == "int":
-                w.valueChanged.connect(lambda v, f=field, a=auto: self._emit(f, None if (a and v == 0) else int(v)))
-            elif kind == "float":
-                w.valueChanged.connect(lambda v, f=field: self._emit(f, round(float(v), 6)))
-            elif kind == "bool":
-                w.toggled.connect(lambda v, f=field: self._emit(f, bool(v)))
-            elif kind == "choice":
-                w.currentTextChanged.connect(lambda v, f=field: self._emit(f, v))
-            else:
-                w.editingFinished.connect(lambda f=field, w=w: self._emit(f, parse_setting(w.text())))
-
-    def _emit(self, field: str, value) -> None:
-        self.edited.emit(self.index, field, value)
-
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.FocusIn:
-            self.focused.emit(self.index)
-        return False
-
-
-# --------------------------------------------------------------------------- the table
 
 
 class LayerTable(QTableWidget):
@@ -427,74 +180,6 @@ class LayerTable(QTableWidget):
 
 
 # --------------------------------------------------------------------------- the JSON editor
-
-
-class SpecJsonDialog(QDialog):
-    """The spec as JSON text: Apply replaces the spec (one undo step); a refused text stays here
-    with the reason in red and the spec unchanged."""
-
-    def __init__(self, net: NetworkState, parent=None):
-        super().__init__(parent)
-        self.net = net
-        self.setWindowTitle("Model spec as JSON")
-        self.resize(520, 620)
-        self.editor = QPlainTextEdit()
-        self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))
-        self.editor.setToolTip('The model spec: {"input": [C, H, W], "layers": [{"type": ..., ...}, ...]}; '
-                               "the same JSON that sessions and preset files hold")
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.error_label.setToolTip("Why the text was not taken, or what the applied spec gets wrong")
-        self.error_label.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Apply | QDialogButtonBox.Reset
-                                   | QDialogButtonBox.Cancel)
-        self.ok_button = buttons.button(QDialogButtonBox.Ok)
-        self.apply_button = buttons.button(QDialogButtonBox.Apply)
-        self.reset_button = buttons.button(QDialogButtonBox.Reset)
-        self.cancel_button = buttons.button(QDialogButtonBox.Cancel)
-        self.ok_button.setToolTip("Apply the text and close (stays open if the text is refused)")
-        self.apply_button.setToolTip("Replace the model with this spec (one undo step)")
-        self.reset_button.setText("Reload")
-        self.reset_button.setToolTip("Throw away the text and show the current spec again")
-        self.cancel_button.setToolTip("Close without applying")
-        self.apply_button.clicked.connect(self.apply)
-        self.reset_button.clicked.connect(self.load)
-        buttons.accepted.connect(self._ok)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.editor)
-        lay.addWidget(self.error_label)
-        lay.addWidget(buttons)
-
-    def load(self) -> None:
-        self.editor.setPlainText(json.dumps(self.net.spec, indent=2))
-        self._show("", RED)
-
-    def apply(self) -> bool:
-        """True when the text was taken (the spec may still mark a layer that cannot work)."""
-        if self.net.training != "idle":
-            self._show("stop training before changing the layers", RED)
-            return False
-        error = self.net.set_spec_json(self.editor.toPlainText())
-        if error:
-            self._show(error, RED)
-            return False
-        report = self.net.report
-        self._show("" if report.ok else f"applied, but {report.error}", AMBER)
-        return True
-
-    def _ok(self) -> None:
-        if self.apply():
-            self.accept()
-
-    def _show(self, text: str, color: str) -> None:
-        self.error_label.setText(text)
-        self.error_label.setStyleSheet(f"color:{color}")
-        self.error_label.setVisible(bool(text))
-
-
-# --------------------------------------------------------------------------- the panel
 
 
 _KEEP = object()  # no panel edit pending: keep the selected row where it is
@@ -881,3 +566,4 @@ def _type_tip(kind) -> str:
         if entry.get("type") == kind:
             return f"{label} ({kind})"
     return f"unknown layer type {kind!r}" if kind not in LAYER_TYPES else str(kind)
+

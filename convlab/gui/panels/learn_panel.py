@@ -166,7 +166,8 @@ class LearnPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(controls)
-        scroll.setMinimumWidth(320)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
 
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(scroll)
@@ -711,6 +712,7 @@ class LearnPanel(QWidget):
         else:
             self._filter_done(result)
         self._sync_controls()
+        self.finished.emit(self._worker_kind)
 
     def _on_failed(self, text: str) -> None:
         if not self._current():
@@ -743,7 +745,6 @@ class LearnPanel(QWidget):
             self.nonlinear_note.setText(why_not_linear(run.key) if run.kind == "opencv" else GENERIC_IMAGE_NOTE)
             self.nonlinear_box.setVisible(True)
         self.message.emit(f"Learn a filter: {text}")
-        self.finished.emit("filter")
 
     def _two_layer_done(self, result) -> None:
         run = self.run
@@ -761,7 +762,6 @@ class LearnPanel(QWidget):
             f"one linear filter ({k}x{k}, the best possible): {one:.4g}, two layers (conv {k}x{k} - ReLU - "
             f"conv {k}x{k}, {TWO_LAYER_HIDDEN} hidden maps): {two:.4g} — {verdict}")
         self.message.emit(f"Learn a filter: one filter {one:.4g}, two layers {two:.4g}")
-        self.finished.emit("two_layer")
 
     # ------------------------------------------------------------------ drawing
 
