@@ -296,10 +296,10 @@ _BUFFER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 def _check_dict(name: str, value) -> None:
     if not isinstance(value, dict):
         _fail(f"{name} must be an object (a dict), got {_short(value)}")
-    _check_json(value, name)
     for key, check in _DICTS[name][1].items():
         if key in value:
             check(value[key], f"{name}.{key}")
+    _check_json(value, name)
 
 
 def _array(v, where: str, dtype, ndim: int, layout: str, finite: bool = True):

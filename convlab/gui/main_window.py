@@ -26,6 +26,7 @@ from .panels.source_panel import SourcePanel
 from .network_state import LAYER_KINDS, NetworkState
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
+from .panels.learn_panel import LearnPanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
 from .views.feature_map_grid import FeatureMapGrid
@@ -110,6 +111,13 @@ class MainWindow(QMainWindow):
         inside.setFrameShape(QFrame.NoFrame)
         inside.setWidget(self.inside_panel)
         self.center.addTab(inside, "Inside the network")
+        self.learn_panel = LearnPanel(self.state)
+        learn = QScrollArea()
+        learn.setWidgetResizable(True)
+        learn.setFrameShape(QFrame.NoFrame)
+        learn.setWidget(self.learn_panel)
+        self.center.addTab(learn, "Learn a filter")
+        self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.center.setTabToolTip(0, "Convolve the image with a bank of filters and see the arithmetic")
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.setCentralWidget(self.center)
@@ -192,6 +200,8 @@ class MainWindow(QMainWindow):
                                           "Edit the model spec as JSON text")
         self.act_show_network = self._action("Show &Inside the Network", self.show_network, "Ctrl+I",
                                              "Feature maps, weights and receptive fields of the model")
+        self.act_learn = self._action("&Learn a Filter", lambda: self.center.setCurrentIndex(2), "Ctrl+Shift+L",
+                                      "Pick a target and watch a kernel learn to make it")
         self.act_train = self._action("&Start Training", self._start_training, "Ctrl+T",
                                       "Train the model in the Layers panel on the chosen dataset")
         self.act_pause = self._action("&Pause / Resume", self._toggle_pause, "Ctrl+P", "Pause or resume training")
@@ -249,6 +259,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_models)
         m.addAction(self.act_show_network)
+        m.addAction(self.act_learn)
         t = mb.addMenu("&Train")
         for a in (self.act_train, self.act_pause, self.act_step, self.act_stop, None, self.act_reset_weights,
                   self.act_load_data):
@@ -290,6 +301,7 @@ class MainWindow(QMainWindow):
         self.source_panel.pasteRequested.connect(self.paste_image)
         self.source_panel.sampleRequested.connect(self.open_sample)
         st.imageChanged.connect(lambda: self.net.set_image(st.image))
+        self.learn_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         net = self.net
         net.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
@@ -355,6 +367,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.save_settings()
+        self.learn_panel.shutdown()
         self.net.shutdown()
         if self.worker is not None:
             self.worker.shutdown()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from convlab.core.playground import apply_bank
@@ -167,7 +168,6 @@ class Task(QObject):
 
 # --------------------------------------------------------------------------- learning a filter
 
-import numpy as np  # noqa: E402
 
 
 class FitProgress:

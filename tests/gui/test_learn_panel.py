@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from convlab.core.kernels import preset
 from convlab.gui.panels.learn_panel import LearnPanel, kernel_mosaic, lab_filter
@@ -220,3 +221,15 @@ def test_reset_clears_the_run(qtbot, panel):
     assert panel.result is None and panel.losses == [] and panel.learned_view.item.image is None
     assert len(panel.loss_curve.getData()[0] if panel.loss_curve.getData()[0] is not None else []) == 0
     assert not panel.use_btn.isEnabled() and panel.start_btn.isEnabled()
+
+
+def test_reset_during_a_run_stops_it_and_ignores_its_late_reports(qtbot, panel):
+    panel.steps_spin.setValue(100000)
+    qtbot.mouseClick(panel.start_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.losses) > 0, timeout=10000)
+    qtbot.mouseClick(panel.reset_btn, Qt.LeftButton)
+    assert not panel.is_running() and panel.start_btn.isEnabled()
+    # the stopped thread has ended, so its last 'done' is already queued: deliver it, it must be dropped
+    with qtbot.assertNotEmitted(panel.finished):
+        QApplication.processEvents()
+    assert panel.result is None and panel.losses == []

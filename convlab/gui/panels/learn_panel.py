@@ -23,9 +23,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSpinBox, QSplitter, QVBoxLayout,
-    QWidget,
+    QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSpinBox, QSplitter,
+    QVBoxLayout, QWidget,
 )
 
 from convlab.core import functional as F
@@ -178,6 +178,9 @@ class LearnPanel(QWidget):
         outer.addWidget(splitter)
 
         self.lab.imageChanged.connect(self._update_data_info)
+        app = QApplication.instance()
+        if app is not None:  # a run still going when the app quits must not outlive its thread object
+            app.aboutToQuit.connect(self.shutdown)
         self._target_kind_changed()
         self._update_data_info()
         self._sync_controls()
@@ -401,10 +404,10 @@ class LearnPanel(QWidget):
         g.addWidget(self.true_view, 0, 1)
         g.addWidget(self.best_view, 0, 2)
         g.addWidget(self.scale_label, 1, 0, 1, 3)
-        g.addWidget(self.output_view, 2, 0)
-        g.addWidget(self.target_view, 2, 1)
-        g.addWidget(self.loss_plot, 2, 2)
-        for r, s in ((0, 2), (2, 3)):
+        g.addWidget(self.output_view, 2, 0, 1, 1)
+        g.addWidget(self.target_view, 2, 1, 1, 2)
+        g.addWidget(self.loss_plot, 3, 0, 1, 3)
+        for r, s in ((0, 2), (2, 3), (3, 3)):
             g.setRowStretch(r, s)
         return w
 
@@ -489,7 +492,7 @@ class LearnPanel(QWidget):
 
     # ------------------------------------------------------------------ preparing a run
 
-    def _photos(self, shape) -> list[np.ndarray]:
+    def _photos(self) -> list[np.ndarray]:
         from convlab.core.samples import load_sample
 
         out = []
@@ -506,7 +509,7 @@ class LearnPanel(QWidget):
         shape = self._learning_shape()
         images = [self.lab.image]
         if self.data_group.checkedId() == 1:
-            images += self._photos(shape)
+            images += self._photos()
         color = self.lab.color
         inputs = np.stack([learning_input(img, color, shape) for img in images])
         c = inputs.shape[1]
@@ -861,7 +864,13 @@ class LearnPanel(QWidget):
         done = lab.edit("Use learned filter", bank=bank, selected=bank.count - 1)
         if done:
             self._error("")
-            self.message.emit(f"The learned {w.shape[-1]}x{w.shape[-1]} filter is filter {bank.count} of the bank")
+            text = f"The learned {w.shape[-1]}x{w.shape[-1]} filter is filter {bank.count} of the bank"
+            run, st = self.run, lab.settings
+            if run is not None and (run.stride, run.dilation) != (st.stride, st.dilation):
+                text += (f" (learned with stride {run.stride} and dilation {run.dilation}; the playground uses its "
+                         f"own stride {st.stride} and dilation {st.dilation})")
+            self.status_label.setText(text + ".")
+            self.message.emit(text)
         return done
 
     # ------------------------------------------------------------------ state of the controls

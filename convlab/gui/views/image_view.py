@@ -29,6 +29,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         self.ci.layout.setContentsMargins(2, 2, 2, 2)
         self.title = self.addLabel(title, row=0, col=0, colspan=2, color="#333")
+        self._relax_title()
         self.vb = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setMouseEnabled(x=True, y=True)
         self.item = pg.ImageItem(axisOrder="row-major")
@@ -43,11 +44,20 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
         self._overlays: list = []
+        self._auto_fit = True  # fit the image on resize until the user zooms or pans
+        self.vb.sigRangeChangedManually.connect(self._user_moved)
 
     # ------------------------------------------------------------------ drawing
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
+        self._relax_title()
+
+    def _relax_title(self) -> None:
+        """A long title may be cut, but must never make the layout wider than the view (the image
+        would then be cut instead)."""
+        self.title.setMinimumWidth(1)
+        self.title.setMaximumWidth(16777215)
 
     def set_image(self, image: np.ndarray, levels=None, signed: bool = False) -> None:
         """Draw an image; float images use the given levels and a gray or diverging colour map."""
@@ -66,7 +76,26 @@ class ImageView(pg.GraphicsLayoutWidget):
             else:
                 self.item.setImage(image, autoLevels=False, levels=levels, lut=lut(signed))
         if first:
+            self._auto_fit = True
             self.vb.autoRange(padding=0.02)
+
+    def _user_moved(self, *_) -> None:
+        self._auto_fit = False
+
+    def fit(self) -> None:
+        """Show the whole image again (and keep fitting it when the view is resized)."""
+        self._auto_fit = True
+        if self._shape is not None:
+            self.vb.autoRange(padding=0.02)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_auto_fit", False) and getattr(self, "_shape", None) is not None:
+            self.vb.autoRange(padding=0.02)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.fit()  # a double click shows the whole image again
+        super().mouseDoubleClickEvent(event)
 
     def clear_image(self) -> None:
         self.item.clear()
