@@ -66,6 +66,7 @@ from convlab.core.images import ImageError, encode_png, read_image, to_rgb
 
 __all__ = [
     "SourceError",
+    "Capture",
     "Frame",
     "FrameSource",
     "CameraSource",
@@ -185,6 +186,12 @@ def _call_back(callback: Callable | None, *args: Any) -> None:
         callback(*args)
     except Exception:  # a broken listener must not kill the reader
         log.exception("frame source callback %r failed", callback)
+
+
+def _prop_int(cap: Capture, prop: int) -> int:
+    """An integer capture property (sizes, frame counts); 0 when unknown or nonsense."""
+    value = cap.get(prop)
+    return int(value) if value is not None and math.isfinite(value) and value > 0 else 0
 
 
 def _usable_fps(value: float) -> float | None:
@@ -659,7 +666,7 @@ class CameraSource(FrameSource):
                 cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
             if fps is not None:
                 cap.set(cv2.CAP_PROP_FPS, fps)
-            w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            w, h = _prop_int(cap, cv2.CAP_PROP_FRAME_WIDTH), _prop_int(cap, cv2.CAP_PROP_FRAME_HEIGHT)
             self.actual_size: tuple[int, int] | None = (w, h) if w > 0 and h > 0 else None
             self.actual_fps: float | None = _usable_fps(cap.get(cv2.CAP_PROP_FPS))
         except Exception as exc:
@@ -784,9 +791,9 @@ class VideoFileSource(FrameSource):
         self._cap = self._open_capture()
         cap = self._cap
         self.fps: float | None = _usable_fps(cap.get(cv2.CAP_PROP_FPS))
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        count = _prop_int(cap, cv2.CAP_PROP_FRAME_COUNT)
         self.frame_count: int | None = count if count > 0 else None  # an estimate for some formats
-        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        w, h = _prop_int(cap, cv2.CAP_PROP_FRAME_WIDTH), _prop_int(cap, cv2.CAP_PROP_FRAME_HEIGHT)
         self.size: tuple[int, int] | None = (w, h) if w > 0 and h > 0 else None
         self.realtime = realtime
         self._position = 0

@@ -44,7 +44,12 @@ def main(argv=None) -> int:
         from PySide6.QtCore import QSettings
 
         settings = QSettings(os.path.join(tempfile.mkdtemp(), "screenshot.ini"), QSettings.IniFormat)
-    window = MainWindow(settings)
+    autosave_dir = None
+    if not args.screenshot:
+        from PySide6.QtCore import QStandardPaths
+
+        autosave_dir = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or None
+    window = MainWindow(settings, autosave_dir=autosave_dir)
     if args.path:
         window.open_path(args.path)
     if args.screenshot:
@@ -65,4 +70,6 @@ def main(argv=None) -> int:
         window.close()
         return 0
     window.show()
+    if not args.path or not args.path.endswith(".convlab"):
+        window.session.offer_restore()  # after a crash, the autosaved lab
     return app.exec()

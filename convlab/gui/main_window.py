@@ -23,6 +23,7 @@ from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
 from .panels.pixel_panel import PixelPanel
 from .panels.source_panel import SourcePanel
+from .lab_session import SessionController
 from .network_state import LAYER_KINDS, NetworkState
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
@@ -35,6 +36,8 @@ from .workers import BankWorker
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
+OPEN_FILTER = ("Images and sessions (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.convlab);;"
+               "ConvLab sessions (*.convlab);;" + IMAGE_FILTER)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_RECENT = 8
 LAYOUT_VERSION = 2  # bump when docks change: a saved layout of another version is not restored
@@ -51,9 +54,10 @@ def qimage_to_array(img: QImage) -> np.ndarray:
 class MainWindow(QMainWindow):
     outputDrawn = Signal()  # the outputs on screen now show the newest result
 
-    def __init__(self, settings: QSettings | None = None, threaded: bool = True):
+    def __init__(self, settings: QSettings | None = None, threaded: bool = True, autosave_dir: str | None = None):
         super().__init__()
         self.settings = settings or QSettings()
+        self.layout_version = LAYOUT_VERSION
         self.setWindowTitle(f"ConvLab {__version__}")
         icon = RESOURCES / "icons" / "convlab.png"
         if icon.exists():
@@ -75,7 +79,12 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         self._restore_settings()
+        self.session = SessionController(self, autosave_dir)
+        self.session.changed.connect(self._update_title)
+        self._build_file_actions()
         self.open_sample(DEFAULT_SAMPLE)
+        self.state.undo_stack.clear()
+        self.session.mark_clean()
 
     # ------------------------------------------------------------------ building
 
@@ -167,9 +176,10 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         st = self.state
-        self.act_open = self._action("&Open Image...", self.open_dialog, QKeySequence.Open, "Open an image file")
+        self.act_open = self._action("&Open...", self.open_dialog, QKeySequence.Open,
+                                     "Open an image or a saved .convlab session")
         self.act_paste = self._action("&Paste Image", self.paste_image, "Ctrl+Shift+V", "Use the image on the clipboard")
-        self.act_save_output = self._action("Save &Output As...", self.save_output, "Ctrl+Shift+S",
+        self.act_save_output = self._action("&Export Output Map...", self.save_output, "Ctrl+E",
                                             "Save the selected output map as a PNG, as it is shown")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Close ConvLab")
         self.act_undo = st.undo_stack.createUndoAction(self, "&Undo")
@@ -177,7 +187,7 @@ class MainWindow(QMainWindow):
         self.act_redo = st.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
         fp = self.filters_panel
-        self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+N", "Add a filter to the bank")
+        self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+Shift+N", "Add a filter to the bank")
         self.act_dup = self._action("&Duplicate Filter", st.duplicate_filter, "Ctrl+D", "Copy the selected filter")
         self.act_remove = self._action("&Remove Filter", st.remove_filter, "Ctrl+Delete", "Remove the selected filter")
         self.act_norm = self._action("&Normalise Filter", fp.normalize, "Ctrl+L", "Divide the selected filter by its sum")
@@ -216,6 +226,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
+        self.file_menu = f
         f.addAction(self.act_open)
         self.samples_menu = f.addMenu("&Samples")
         for key, s in SAMPLES.items():
@@ -269,9 +280,40 @@ class MainWindow(QMainWindow):
         h.addAction(self.act_about)
         self._update_recent_menu()
 
+    def _build_file_actions(self) -> None:
+        """New / Save / Save As / Revert / Autosave, which need the session controller."""
+        sc = self.session
+        self.act_new = self._action("&New Lab", sc.new, QKeySequence.New, "Start a fresh lab (asks to save changes)")
+        self.act_save = self._action("&Save", sc.save, QKeySequence.Save, "Save the whole lab as a .convlab session")
+        self.act_save_as = self._action("Save &As...", sc.save_as, QKeySequence.SaveAs, "Save the lab under a new name")
+        self.act_revert = self._action("Re&vert", sc.revert, None, "Go back to the last saved version of this session")
+        self.act_autosave = self._action("Autosave &Interval...", sc.choose_autosave_interval, None,
+                                         "How often an unsaved lab is copied to a safe place")
+        f = self.file_menu
+        first = f.actions()[0]
+        f.insertAction(first, self.act_new)
+        recent = self.recent_menu.menuAction()
+        for a in (self.act_save, self.act_save_as, self.act_revert):
+            f.insertAction(recent, a)
+        f.insertSeparator(recent)
+        f.insertAction(self.act_quit, self.act_autosave)
+        f.insertSeparator(self.act_quit)
+        self.toolbar.insertAction(self.act_open, self.act_new)
+        self.toolbar.insertAction(self.act_paste, self.act_save)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.session.name}[*] - ConvLab {__version__}")
+        self.setWindowModified(self.session.dirty)
+        self.act_revert.setEnabled(self.session.path is not None)
+
+    def open_sample_default(self) -> None:
+        self.open_sample(DEFAULT_SAMPLE)
+
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        self.toolbar = tb
         for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
                   self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
             tb.addSeparator() if a is None else tb.addAction(a)
@@ -343,7 +385,7 @@ class MainWindow(QMainWindow):
             value = [value]
         return [v for v in (value or []) if isinstance(v, str)]
 
-    def _add_recent(self, path: str) -> None:
+    def add_recent(self, path: str) -> None:
         files = [p for p in self.recent_files() if p != path]
         self.settings.setValue("recent/files", [path] + files[: MAX_RECENT - 1])
         self._update_recent_menu()
@@ -366,6 +408,10 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
 
     def closeEvent(self, event) -> None:
+        if not self.session.maybe_save():
+            event.ignore()
+            return
+        self.session.discard_autosave()  # a clean exit: nothing to restore next time
         self.save_settings()
         self.learn_panel.shutdown()
         self.net.shutdown()
@@ -387,7 +433,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         start = self.recent_files()[0] if self.recent_files() else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", str(Path(start).parent), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image or a session", str(Path(start).parent), OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -395,15 +441,14 @@ class MainWindow(QMainWindow):
         """Open an image file; a bad file gets a message and the current image stays."""
         p = Path(path)
         if p.suffix.lower() == ".convlab":
-            self.show_error("Cannot open", f"{p.name}: sessions can be opened once saved sessions exist in ConvLab")
-            return False
+            return self.session.open(str(p))
         try:
             image = read_image(p)
         except ImageError as e:
             self.show_error("Cannot open image", str(e))
             return False
         self.state.set_image(image, p.name)
-        self._add_recent(str(p))
+        self.add_recent(str(p))
         return True
 
     def open_sample(self, key: str) -> None:

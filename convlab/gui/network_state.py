@@ -153,6 +153,7 @@ class NetworkState(QObject):
         self._step_base = 0  # steps of earlier runs: a new run's steps continue the curves
         self.evaluation = None
         self.confusion = None
+        self.optimizer_state: dict | None = None  # the optimiser's buffers after the last run
         self.image: np.ndarray | None = None  # the lab's source image (uint8)
         self.input_source = "image"  # "image" or "sample"
         self.sample_index = 0
@@ -293,6 +294,32 @@ class NetworkState(QObject):
         return ""
 
     # ------------------------------------------------------------------ weights
+
+    def restore(self, spec, preset_key, state: dict, settings: TrainSettings, steps, epochs, epoch_steps,
+                optimizer_state) -> None:
+        """Bring back a saved model side (a session): no undo step, the undo history starts here."""
+        self.settings = settings
+        if isinstance(spec, dict):
+            self.spec, self.preset_key = copy.deepcopy(spec), preset_key
+        else:  # a lab without a model starts from the default one
+            self.spec, self.preset_key = model_preset("lenet5"), "lenet5"
+        self.report = analyze_spec(self.spec)
+        self._build_models(keep_weights=False)
+        if self.model is not None and state:
+            self.model.load_state_dict(state)
+            self.view_model.load_state_dict(state)
+        self.history_steps = [tuple(r) for r in steps]
+        self.history_epochs = list(epochs)
+        self.history_epoch_steps = list(epoch_steps)
+        self.optimizer_state = optimizer_state
+        self.unit = None
+        self.effective_rf = None
+        self.settingsChanged.emit()
+        self.specChanged.emit()
+        self.weightsChanged.emit()
+        self.evaluationChanged.emit()
+        self.unitChanged.emit()
+        self.refresh_input()
 
     def reset_weights(self, seed: int | None = None) -> None:
         if self.model is None or self.training != "idle":
@@ -454,6 +481,8 @@ class NetworkState(QObject):
     def _on_done(self, stopped: bool) -> None:
         if self.worker is not None:
             self.worker.wait()
+        if self.trainer is not None:
+            self.optimizer_state = self.trainer.optimizer.state_dict()
         self.worker = None
         self.trainer = None
         self.training = "idle"

@@ -641,6 +641,53 @@ class LearnPanel(QWidget):
         self._error("")
         self._sync_controls()
 
+    # ------------------------------------------------------------------ sessions
+
+    def setup(self) -> dict:
+        """The learn-a-filter settings, as a session stores them."""
+        if self.target_opencv_radio.isChecked():
+            kind, key = "opencv", self.opencv_combo.currentData()
+        elif self.target_image_radio.isChecked():
+            kind, key = "image", self.image_path.text()
+        else:
+            kind, key = "preset", self.preset_combo.currentData()
+        return {
+            "target_kind": kind, "target_key": key or "", "kernel": self.kernel_spin.value(),
+            "stride": self.stride_spin.value(), "padding": self.padding_spin.value(),
+            "dilation": self.dilation_spin.value(), "optimizer": self.optimizer_combo.currentData(),
+            "lr": self.lr_spin.value(), "steps": self.steps_spin.value(),
+            "data": "samples" if self.data_samples_radio.isChecked() else "current",
+        }
+
+    def apply_setup(self, setup: dict) -> None:
+        """Restore settings saved by setup(); unknown or missing values keep the current ones."""
+        kind = setup.get("target_kind")
+        key = setup.get("target_key", "")
+        if kind == "opencv":
+            self.target_opencv_radio.setChecked(True)
+            i = self.opencv_combo.findData(key)
+            if i >= 0:
+                self.opencv_combo.setCurrentIndex(i)
+        elif kind == "image" and key:
+            self.target_image_radio.setChecked(True)
+            self.image_path.setText(key)
+        elif kind == "preset":
+            self.target_preset_radio.setChecked(True)
+            i = self.preset_combo.findData(key)
+            if i >= 0:
+                self.preset_combo.setCurrentIndex(i)
+        for spin, name in ((self.kernel_spin, "kernel"), (self.stride_spin, "stride"),
+                           (self.padding_spin, "padding"), (self.dilation_spin, "dilation"),
+                           (self.steps_spin, "steps")):
+            if isinstance(setup.get(name), int):
+                spin.setValue(setup[name])
+        if isinstance(setup.get("lr"), (int, float)):
+            self.lr_spin.setValue(float(setup["lr"]))
+        i = self.optimizer_combo.findData(setup.get("optimizer"))
+        if i >= 0:
+            self.optimizer_combo.setCurrentIndex(i)
+        (self.data_samples_radio if setup.get("data") == "samples" else self.data_current_radio).setChecked(True)
+
     def shutdown(self) -> None:
         """Stop the run and wait for its thread: call before the window closes."""
         self._drop_worker()
