@@ -297,9 +297,11 @@ class FrameSource:
     def start(self) -> None:
         """Start reading.  Calling it again while running does nothing; after ``stop()`` or an
         end it raises :class:`SourceError` (create a new source instead)."""
+        start_error: RuntimeError | None = None
         with self._cond:
             if self._stop_requested or self._finished:
-                raise SourceError(f"{self.description} was stopped; open it again to restart")
+                how = "has ended" if self._ended else "was stopped"
+                raise SourceError(f"{self.description} {how}; open it again to restart")
             if self._started:
                 return
             self._started = True
@@ -316,9 +318,7 @@ class FrameSource:
                     self._finished = True
                     with _LIVE_LOCK:
                         _LIVE.discard(self)
-                    start_error: RuntimeError | None = exc
-                else:
-                    start_error = None
+                    start_error = exc
         if not self._threaded:
             self._publish_still()
             return

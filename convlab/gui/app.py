@@ -67,6 +67,7 @@ def main(argv=None) -> int:
         if not ok:
             print(f"could not write {args.screenshot}", file=sys.stderr)
             return 1
+        window.session.mark_clean()  # a picture was asked for: nothing to save, no question
         window.close()
         return 0
     window.show()
