@@ -3,3 +3,18 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_modal_save_prompts(monkeypatch):
+    """Closing a window with unsaved changes asks with a modal box, which would wait forever
+    offscreen: tests answer "Discard" unless they set ``window.session.ask`` themselves."""
+    try:
+        from PySide6.QtWidgets import QMessageBox
+
+        from convlab.gui.lab_session import SessionController
+    except ImportError:  # core-only environments
+        return
+    monkeypatch.setattr(SessionController, "_ask_user", lambda self, *a: QMessageBox.StandardButton.Discard)

@@ -81,18 +81,18 @@ class LayerSummary:
         return self.weights + self.biases
 
 
-@dataclass
-class ModelSummary:
-    input_shape: tuple
-    layers: list[LayerSummary]
+class _Totals:
+    """Totals over the summarised layers (``_rows``)."""
+
+    _rows: list
 
     @property
     def total_weights(self) -> int:
-        return sum(s.weights for s in self.layers)
+        return sum(r.weights for r in self._rows)
 
     @property
     def total_biases(self) -> int:
-        return sum(s.biases for s in self.layers)
+        return sum(r.biases for r in self._rows)
 
     @property
     def total_params(self) -> int:
@@ -100,7 +100,17 @@ class ModelSummary:
 
     @property
     def total_macs(self) -> int:
-        return sum(s.macs for s in self.layers)
+        return sum(r.macs for r in self._rows)
+
+
+@dataclass
+class ModelSummary(_Totals):
+    input_shape: tuple
+    layers: list[LayerSummary]
+
+    @property
+    def _rows(self):
+        return self.layers
 
     def __str__(self) -> str:
         head = f"{'#':>3} {'layer':<11} {'output':<12} {'weights':>8} {'biases':>7} {'mult-adds':>11} {'RF':>7} {'jump':>5}"
@@ -125,7 +135,7 @@ def _pair_text(v) -> str:
 
 
 @dataclass
-class SpecReport:
+class SpecReport(_Totals):
     """A spec checked layer by layer, for a panel that marks the first layer that cannot work.
 
     ``rows`` summarise the layers that work (with receptive fields); ``error_index`` is the
@@ -143,20 +153,8 @@ class SpecReport:
         return self.error_index is None and not self.error
 
     @property
-    def total_weights(self) -> int:
-        return sum(r.weights for r in self.rows)
-
-    @property
-    def total_biases(self) -> int:
-        return sum(r.biases for r in self.rows)
-
-    @property
-    def total_params(self) -> int:
-        return self.total_weights + self.total_biases
-
-    @property
-    def total_macs(self) -> int:
-        return sum(r.macs for r in self.rows)
+    def _rows(self):
+        return self.rows
 
 
 def analyze_spec(spec) -> SpecReport:

@@ -54,7 +54,37 @@ class BankWorker(QObject):
         self._thread.wait()
 
 
-class TrainingWorker(QObject):
+
+class ThreadWorker(QObject):
+    """A QObject living in a QThread of its own that runs ``_run`` once when started.
+
+    Subclasses emit queued signals from ``_run``; their receivers (bound methods of GUI-thread
+    objects) run in the GUI thread. The thread ends when ``_run`` returns.
+    """
+
+    thread_name = "convlab-worker"
+
+    def __init__(self):
+        super().__init__()
+        self._thread = QThread()
+        self._thread.setObjectName(self.thread_name)
+        self.moveToThread(self._thread)
+        self._thread.started.connect(self._run)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self._thread.wait(ms)
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+
+class TrainingWorker(ThreadWorker):
     """Runs a core Trainer's generator in a thread and forwards its results, throttled.
 
     Step results reach the GUI at most ``rate_hz`` times a second (always the newest);
@@ -69,18 +99,13 @@ class TrainingWorker(QObject):
     done = Signal(bool)  # stopped early?
     failed = Signal(str)
 
+    thread_name = "convlab-training"
+
     def __init__(self, trainer, rate_hz: float = 5.0, snapshot=None):
         super().__init__()
         self.trainer = trainer
         self._snapshot = snapshot  # called in the training thread, between steps
         self.min_interval = 1.0 / rate_hz
-        self._thread = QThread()
-        self._thread.setObjectName("convlab-training")
-        self.moveToThread(self._thread)
-        self._thread.started.connect(self._run)
-
-    def start(self) -> None:
-        self._thread.start()
 
     @Slot()
     def _run(self) -> None:
@@ -123,14 +148,9 @@ class TrainingWorker(QObject):
         if self._snapshot is not None:
             self.snapshot.emit(self._snapshot())
 
-    def wait(self, ms: int = 30000) -> bool:
-        return self._thread.wait(ms)
-
-    def is_running(self) -> bool:
-        return self._thread.isRunning()
 
 
-class Task(QObject):
+class Task(ThreadWorker):
     """Run one function in a thread of its own; ``done`` carries its result, ``failed`` its error.
 
     For jobs that take long enough to stall the window (building a dataset, reading a folder).
@@ -139,17 +159,11 @@ class Task(QObject):
 
     done = Signal(object)
     failed = Signal(str)
+    thread_name = "convlab-task"
 
     def __init__(self, fn, *args):
         super().__init__()
         self._fn, self._args = fn, args
-        self._thread = QThread()
-        self._thread.setObjectName("convlab-task")
-        self.moveToThread(self._thread)
-        self._thread.started.connect(self._run)
-
-    def start(self) -> None:
-        self._thread.start()
 
     @Slot()
     def _run(self) -> None:
@@ -163,7 +177,7 @@ class Task(QObject):
             self._thread.quit()
 
     def wait(self, ms: int = 60000) -> bool:
-        return self._thread.wait(ms)
+        return super().wait(ms)
 
 
 # --------------------------------------------------------------------------- learning a filter
@@ -186,7 +200,7 @@ class FitProgress:
         self.losses, self.steps_per_second, self.elapsed, self.paused = losses, steps_per_second, elapsed, paused
 
 
-class FitWorker(QObject):
+class FitWorker(ThreadWorker):
     """Runs ``fit_filter`` (or ``fit_two_layer``) in a thread of its own, like TrainingWorker.
 
     ``progress`` carries a FitProgress at most ``rate_hz`` times a second, always the newest step
@@ -218,15 +232,10 @@ class FitWorker(QObject):
         self._go = threading.Event()  # set: running; clear: paused
         self._go.set()
         self._stop = threading.Event()
-        self._thread = QThread()
-        self._thread.setObjectName("convlab-fit")
-        self.moveToThread(self._thread)
-        self._thread.started.connect(self._run)
+
+    thread_name = "convlab-fit"
 
     # ------------------------------------------------------------------ control (any thread)
-
-    def start(self) -> None:
-        self._thread.start()
 
     def pause(self) -> None:
         self._go.clear()
@@ -241,12 +250,6 @@ class FitWorker(QObject):
     def stop(self) -> None:
         self._stop.set()
         self._go.set()  # a paused run wakes up to stop
-
-    def wait(self, ms: int = 30000) -> bool:
-        return self._thread.wait(ms)
-
-    def is_running(self) -> bool:
-        return self._thread.isRunning()
 
     # ------------------------------------------------------------------ the fitting thread
 

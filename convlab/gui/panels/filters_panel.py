@@ -11,13 +11,14 @@ import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+    QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from convlab.core import kernels
 from convlab.core.functional import PADDING_MODES
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, mix_weights
 
+from ..views.controls import spin_box
 from ..views.kernel_editor import KernelEditor
 
 # undo merge ids: consecutive steps of one spin box become one undo step
@@ -30,12 +31,7 @@ PADDING_HELP = {
 
 
 def _spin(lo, hi, tip, suffix=""):
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setToolTip(tip)
-    s.setSuffix(suffix)
-    s.setKeyboardTracking(False)
-    return s
+    return spin_box(lo, hi, tip=tip, suffix=suffix)
 
 
 class FiltersPanel(QWidget):

@@ -24,7 +24,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSpinBox, QSplitter,
+    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSplitter,
     QVBoxLayout, QWidget,
 )
 
@@ -37,6 +37,7 @@ from convlab.core.filter_targets import (
 from convlab.core.images import read_image
 from convlab.core.playground import FilterBank
 
+from ..views.controls import spin_box
 from ..views.image_view import ImageView
 from ..workers import FitWorker
 
@@ -112,12 +113,7 @@ class LearnRun:
 
 
 def _spin(lo, hi, value, tip, suffix=""):
-    s = QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    s.setSuffix(suffix)
-    return s
+    return spin_box(lo, hi, value, tip, suffix=suffix, tracking=True)
 
 
 def _button(text, tip, slot):

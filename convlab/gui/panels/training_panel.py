@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from ..views.controls import spin_box
 from ..network_state import DATASETS
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
@@ -54,12 +55,7 @@ class LogSpinBox(QDoubleSpinBox):
 
 
 def _spin(lo: int, hi: int, step: int = 1, suffix: str = "") -> QSpinBox:
-    w = QSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setSuffix(suffix)
-    w.setKeyboardTracking(False)
-    return w
+    return spin_box(lo, hi, step=step, suffix=suffix)
 
 
 class TrainingPanel(QWidget):
