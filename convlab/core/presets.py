@@ -15,6 +15,7 @@ class ModelPreset:
     name: str
     description: str
     spec: dict
+    compare: str | None = None  # a preset worth seeing side by side with this one
 
 
 def model_presets() -> dict[str, ModelPreset]:
@@ -22,7 +23,8 @@ def model_presets() -> dict[str, ModelPreset]:
     found = []
     for path in (RESOURCES / "models").glob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
-        found.append((data.get("order", 99), ModelPreset(path.stem, data["name"], data["description"], data["spec"])))
+        found.append((data.get("order", 99),
+                      ModelPreset(path.stem, data["name"], data["description"], data["spec"], data.get("compare"))))
     return {p.key: p for _, p in sorted(found, key=lambda t: (t[0], t[1].key))}
 
 

@@ -383,3 +383,17 @@ def test_model_presets_dialog_shows_engine_numbers(window, qtbot):
     assert "61,706 parameters" in dlg.totals.text()
     assert dlg.table.item(6, 6).text() == "16"  # the second pool's receptive field
     dlg.close()
+
+
+def test_two_3x3_vs_one_5x5_side_by_side(window, qtbot):
+    window.act_models.trigger()
+    dlg = window._models_dialog
+    qtbot.addWidget(dlg)
+    keys = [dlg.list.item(i).data(Qt.UserRole) for i in range(dlg.list.count())]
+    dlg.list.setCurrentRow(keys.index("two_3x3_vs_5x5"))
+    assert dlg.compare_box.currentData() == "one_5x5" and dlg.other.isVisibleTo(dlg)
+    text = dlg.comparison.text()
+    # by hand: two 3x3 (1->8, 8->8) = 72 + 576 = 648 weights, RF 5; one 5x5 (1->8) = 200 weights, RF 5
+    assert "2 convolution(s) seeing 5 pixels with 648 weights" in text
+    assert "has 1 seeing 5 pixels with 200 weights" in text
+    dlg.close()

@@ -6,8 +6,8 @@ import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QLabel, QListWidget, QPlainTextEdit, QSplitter, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit, QSplitter,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from convlab.core.model import Sequential
@@ -33,38 +33,86 @@ def summary_rows(spec: dict) -> tuple[list[list[str]], str]:
     return rows, total
 
 
-class ModelPresetsDialog(QDialog):
+class SummaryTable(QWidget):
+    """One model's engine summary: a table of layers and a totals line."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Preset models")
-        self.resize(900, 560)
-        self.presets = model_presets()
-        self.list = QListWidget()
-        for key, p in self.presets.items():
-            self.list.addItem(p.name)
-            self.list.item(self.list.count() - 1).setData(Qt.UserRole, key)
-            self.list.item(self.list.count() - 1).setToolTip(p.description)
-        self.description = QLabel()
-        self.description.setWordWrap(True)
+        self.title = QLabel()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip("Every number comes from the engine's model summary")
         self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.totals)
+
+    def show_spec(self, title: str, spec: dict) -> None:
+        self.title.setText(f"<b>{title}</b>")
+        rows, total = summary_rows(spec)
+        self.table.setRowCount(len(rows))
+        for i, row_values in enumerate(rows):
+            for j, text in enumerate(row_values):
+                item = QTableWidgetItem(text)
+                if j != 1:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        self.totals.setText(total)
+
+
+class ModelPresetsDialog(QDialog):
+    """The preset networks with their engine summaries; a second preset side by side to compare."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preset models")
+        self.resize(1200, 620)
+        self.presets = model_presets()
+        self.list = QListWidget()
+        self.list.setToolTip("Choose a preset network")
+        for key, p in self.presets.items():
+            self.list.addItem(p.name)
+            self.list.item(self.list.count() - 1).setData(Qt.UserRole, key)
+            self.list.item(self.list.count() - 1).setToolTip(p.description)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.main = SummaryTable()
+        self.table, self.totals = self.main.table, self.main.totals
+        self.compare_box = QComboBox()
+        self.compare_box.setToolTip("Show another preset beside this one: shapes, weights and receptive fields")
+        self.compare_box.addItem("(compare with nothing)", None)
+        for key, p in self.presets.items():
+            self.compare_box.addItem(p.name, key)
+        self.compare_box.currentIndexChanged.connect(self._show_compare)
+        self.other = SummaryTable()
+        self.comparison = QLabel()
+        self.comparison.setWordWrap(True)
         self.spec = QPlainTextEdit()
         self.spec.setReadOnly(True)
         self.spec.setToolTip("The model spec: the JSON format the layer panel, sessions and exports share")
+        tables = QSplitter()
+        tables.addWidget(self.main)
+        tables.addWidget(self.other)
         right = QWidget()
         v = QVBoxLayout(right)
         v.addWidget(self.description)
-        v.addWidget(self.table, 3)
-        v.addWidget(self.totals)
-        v.addWidget(self.spec, 2)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Compare with:"))
+        row.addWidget(self.compare_box, 1)
+        v.addLayout(row)
+        v.addWidget(tables, 3)
+        v.addWidget(self.comparison)
+        v.addWidget(self.spec, 1)
         split = QSplitter()
         split.addWidget(self.list)
         split.addWidget(right)
-        split.setSizes([220, 680])
+        split.setSizes([220, 980])
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -73,20 +121,41 @@ class ModelPresetsDialog(QDialog):
         self.list.currentRowChanged.connect(self.show_preset)
         self.list.setCurrentRow(0)
 
+    def current_key(self) -> str:
+        return self.list.currentItem().data(Qt.UserRole)
+
     def show_preset(self, row: int) -> None:
         if row < 0:
             return
-        key = self.list.item(row).data(Qt.UserRole)
-        p = self.presets[key]
+        p = self.presets[self.list.item(row).data(Qt.UserRole)]
         self.description.setText(f"<b>{p.name}</b>: {p.description}")
-        rows, total = summary_rows(p.spec)
-        self.table.setRowCount(len(rows))
-        for i, row_values in enumerate(rows):
-            for j, text in enumerate(row_values):
-                item = QTableWidgetItem(text)
-                if j not in (1,):
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(i, j, item)
-        self.table.resizeColumnsToContents()
-        self.totals.setText(total)
+        self.main.show_spec(p.name, p.spec)
         self.spec.setPlainText(json.dumps(p.spec, indent=1))
+        self.compare_box.setCurrentIndex(max(self.compare_box.findData(p.compare), 0))
+        self._show_compare()
+
+    def _show_compare(self, *_) -> None:
+        key = self.compare_box.currentData()
+        self.other.setVisible(key is not None)
+        self.comparison.setVisible(key is not None)
+        if key is None:
+            return
+        mine, other = self.presets[self.current_key()], self.presets[key]
+        self.other.show_spec(other.name, other.spec)
+        self.comparison.setText(comparison_text(mine, other))
+
+
+def comparison_text(a, b) -> str:
+    """The first convolution stage of two presets side by side: receptive field and weights."""
+    parts = []
+    for p in (a, b):
+        s = Sequential.from_spec(p.spec, seed=0).summary()
+        pools = [r for r in s.layers if r.type in ("maxpool2d", "avgpool2d")]
+        stop = pools[0].index if pools else len(s.layers)
+        convs = [r for r in s.layers[:stop] if r.type == "conv2d"]
+        rf = s.layers[stop - 1].rf.size if stop else 1
+        parts.append((p.name, len(convs), rf, sum(r.weights for r in convs), s.total_params))
+    (na, ca, ra, wa, ta), (nb, cb, rb, wb, tb) = parts
+    return (f"Before the first pooling: <b>{na}</b> has {ca} convolution(s) seeing {_pair(ra)} pixels with "
+            f"{wa:,} weights; <b>{nb}</b> has {cb} seeing {_pair(rb)} pixels with {wb:,} weights. "
+            f"Whole models: {ta:,} vs {tb:,} parameters.")
