@@ -86,6 +86,10 @@ def capture(window) -> Session:
     ]
     if net.confusion is not None:
         s.confusion = np.asarray(net.confusion, np.int64).copy()
+    s.captured_classes = list(net.captured_classes)
+    if net.captured_x is not None and len(net.captured_y):
+        s.captured_x = np.asarray(net.captured_x, np.float32).copy()
+        s.captured_y = np.asarray(net.captured_y, np.int64).copy()
     layer = window.layers_panel.selected_layer()
     s.selection = {"layer": layer, "unit": list(net.unit) if net.unit else None, "rf_mode": net.rf_mode}
     s.window = {"geometry": _b64(window.saveGeometry()), "state": _b64(window.saveState(window.layout_version))}
@@ -130,6 +134,7 @@ def restore(window, s: Session) -> None:
     epochs = [EpochResult(int(e.get("epoch", i + 1)), e.get("train_loss"), e.get("train_accuracy"),
                           e.get("val_loss"), e.get("val_accuracy")) for i, e in enumerate(s.history_epochs)]
     epoch_steps = [int(e.get("step", 0)) for e in s.history_epochs]
+    net.set_captured(s.captured_x, s.captured_y, s.captured_classes)  # before a "captured" dataset is rebuilt
     net.restore(s.model_spec, s.model_preset, s.model_state, settings, steps, epochs, epoch_steps, s.optimizer_state)
     if s.confusion is not None and net.dataset is None and net.report.ok:
         # the confusion matrix, gallery and probabilities come back once the (seeded) dataset is rebuilt
@@ -177,6 +182,7 @@ class SessionController(QObject):
         net.settingsChanged.connect(self.mark_dirty)
         net.trainingStateChanged.connect(self.mark_dirty)
         net.weightsChanged.connect(self.mark_dirty)
+        net.capturedChanged.connect(self.mark_dirty)
 
     # ------------------------------------------------------------------ state
 

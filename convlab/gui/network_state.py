@@ -31,7 +31,13 @@ DATASETS = {
     "mnist": "MNIST folder (IDX files)",
     "fashion": "Fashion-MNIST folder (IDX files)",
     "folder": "Image folder (one subfolder per class)",
+    "captured": "Captured from the camera",
 }
+CLASS_NAME_MAX = 32  # characters in a captured class name
+
+
+def _shape_text(shape) -> str:
+    return "x".join(map(str, shape))
 
 # the kinds the layer panel offers: a type plus the settings it starts with
 LAYER_KINDS = {
@@ -65,12 +71,25 @@ class TrainSettings:
     seed: int = 0
 
 
-def load_dataset(settings: TrainSettings, input_shape):
-    """Build the chosen dataset, shaped for a model input (C, H, W). Runs in a worker thread."""
+def load_dataset(settings: TrainSettings, input_shape, captured=None):
+    """Build the chosen dataset, shaped for a model input (C, H, W). Runs in a worker thread.
+
+    ``captured`` is a snapshot (copies) of the captured samples ``(x, y, classes)`` for the
+    "captured" kind."""
     from convlab.core import data
 
     s = settings
-    if s.dataset == "digits":
+    if s.dataset == "captured":
+        x, y, classes = captured if captured is not None else (None, None, [])
+        counts = np.bincount(y, minlength=len(classes)) if x is not None else np.zeros(len(classes), int)
+        if len(classes) < 2:
+            raise ValueError(f"capture samples of at least 2 classes (there {'is' if len(classes) == 1 else 'are'} "
+                             f"{len(classes)})")
+        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, counts) if n < 2]
+        if few:
+            raise ValueError(f"every captured class needs at least 2 samples: {', '.join(few)}")
+        ds = data.Dataset(x, y, list(classes), "captured")
+    elif s.dataset == "digits":
         ds = data.synthetic_digits(s.samples, seed=s.seed)
     elif s.dataset == "shapes":
         ds = data.synthetic_shapes(s.samples, seed=s.seed)
@@ -132,6 +151,7 @@ class NetworkState(QObject):
     activationsChanged = Signal()  # activations and probabilities of that input
     unitChanged = Signal()  # the selected unit or receptive-field mode
     message = Signal(str)
+    capturedChanged = Signal()  # captured classes or samples
 
     def __init__(self, undo_stack, parent=None):
         super().__init__(parent)
@@ -166,6 +186,12 @@ class NetworkState(QObject):
         self.effective_rf: np.ndarray | None = None  # (H, W) |d unit / d input| summed over channels
         self._dataset_task = None
         self._eval_task = None
+        # samples captured from the camera, preprocessed exactly as the model sees them
+        self.captured_x: np.ndarray | None = None  # (N, C, H, W) float32
+        self.captured_y: np.ndarray = np.zeros(0, np.int64)  # (N,) indexes captured_classes
+        self.captured_classes: list[str] = []
+        self.captured_revision = 0  # counts changes: a dataset built from older captures is not current
+        self._dataset_captured_revision = -1
         self._build_models(keep_weights=False)
 
     # ------------------------------------------------------------------ the spec
@@ -272,6 +298,7 @@ class NetworkState(QObject):
         self.view_model = Sequential.from_spec(self.spec, seed=self.settings.seed)
         self.view_model.load_state_dict(self.model.state_dict())
         self.evaluation = self.confusion = None
+        self.optimizer_state = None
 
     @property
     def train_block_reason(self) -> str:
@@ -284,6 +311,8 @@ class NetworkState(QObject):
         if len(out) != 1:
             return (f"the model ends in {'x'.join(map(str, out))} maps; end it with flatten and a linear "
                     "layer with one unit per class")
+        if self.settings.dataset == "captured":
+            return self.captured_block_reason()
         if self.dataset is not None:
             k = len(self.dataset.classes)
             if out[0] != k:
@@ -325,6 +354,7 @@ class NetworkState(QObject):
         if self.model is None or self.training != "idle":
             return
         self.model.reset_parameters(self.settings.seed if seed is None else seed)
+        self.optimizer_state = None
         self._sync_view()
         self.history_steps, self.history_epochs, self.history_epoch_steps = [], [], []
         self.evaluation = self.confusion = None
@@ -348,6 +378,8 @@ class NetworkState(QObject):
 
     def dataset_is_current(self) -> bool:
         s, d = self.settings, self.dataset_settings
+        if s.dataset == "captured" and self._dataset_captured_revision != self.captured_revision:
+            return False
         return d is not None and (s.dataset, s.path, s.samples, s.val_fraction, s.seed) == (
             d.dataset, d.path, d.samples, d.val_fraction, d.seed)
 
@@ -364,10 +396,14 @@ class NetworkState(QObject):
             return
         shape = self.model.input_shape if self.model is not None else (1, 28, 28)
         settings = self.settings
-        task = Task(load_dataset, settings, shape)
+        captured = None
+        if settings.dataset == "captured":  # copies: capturing goes on while the set is built
+            x = None if self.captured_x is None else self.captured_x.copy()
+            captured = (x, self.captured_y.copy(), list(self.captured_classes))
+        task = Task(load_dataset, settings, shape, captured)
         # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
         # (a lambda would run in the task's thread)
-        self._pending_load = (settings, then)
+        self._pending_load = (settings, then, self.captured_revision)
         task.done.connect(self._dataset_loaded)
         task.failed.connect(self._dataset_failed)
         self._dataset_task = task
@@ -386,10 +422,11 @@ class NetworkState(QObject):
         self.message.emit(f"cannot load the dataset: {text}")
 
     def _dataset_loaded(self, result) -> None:
-        settings, then = self._pending_load
+        settings, then, revision = self._pending_load
         self._finish_task()
         self.dataset, self.train, self.val = result
         self.dataset_settings = settings
+        self._dataset_captured_revision = revision if settings.dataset == "captured" else -1
         self.datasetChanged.emit()
         self.message.emit(f"{len(self.train):,} training and {len(self.val):,} validation samples, "
                           f"{len(self.dataset.classes)} classes")
@@ -420,6 +457,11 @@ class NetworkState(QObject):
         except ValueError as e:
             self.message.emit(f"cannot train: {e}")
             return False
+        if self.optimizer_state is not None:  # continue with the momentum / Adam buffers of the last run
+            try:
+                self.trainer.optimizer.load_state_dict(self.optimizer_state)
+            except ValueError:
+                pass  # another optimiser than last time: its buffers start afresh
         if paused:
             self.trainer.pause()
         self._step_base = self.history_steps[-1][0] if self.history_steps else 0
@@ -539,6 +581,131 @@ class NetworkState(QObject):
             self.trainer.resume()
         if self.worker is not None:
             self.worker.wait()
+
+    # ------------------------------------------------------------------ samples captured from the camera
+
+    def captured_counts(self) -> np.ndarray:
+        """Samples per captured class."""
+        return np.bincount(self.captured_y, minlength=len(self.captured_classes)).astype(np.int64)
+
+    def captured_block_reason(self) -> str:
+        """Why the captured samples cannot train the model now ("" when they can)."""
+        classes = self.captured_classes
+        if len(classes) < 2:
+            return f"capture samples of at least 2 classes (there {'is' if len(classes) == 1 else 'are'} {len(classes)})"
+        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, self.captured_counts()) if n < 2]
+        if few:
+            return f"every captured class needs at least 2 samples: {', '.join(few)}"
+        if self.model is not None:
+            shape = tuple(self.captured_x.shape[1:])
+            if shape != tuple(self.model.input_shape):
+                return (f"the captured samples are {_shape_text(shape)} but the model takes "
+                        f"{_shape_text(self.model.input_shape)}: clear them and capture again")
+            out = self.model.output_shape
+            if len(out) == 1 and out[0] != len(classes):
+                return f"the last layer gives {out[0]} scores but {len(classes)} classes were captured"
+        return ""
+
+    def _class_name_problem(self, name: str, ignore: int | None = None) -> str:
+        if not isinstance(name, str) or not name.strip():
+            return "a class needs a name"
+        name = name.strip()
+        if len(name) > CLASS_NAME_MAX:
+            return f"a class name has at most {CLASS_NAME_MAX} characters ({len(name)} given)"
+        if any(c == name for i, c in enumerate(self.captured_classes) if i != ignore):
+            return f"there is already a class {name!r}"
+        return ""
+
+    def _captured_edited(self) -> None:
+        self.captured_revision += 1
+        self.capturedChanged.emit()
+
+    def add_class(self, name: str) -> str:
+        """A new (empty) captured class; returns "" or the reason it was not added."""
+        problem = self._class_name_problem(name)
+        if problem:
+            return problem
+        self.captured_classes.append(name.strip())
+        self._captured_edited()
+        return ""
+
+    def rename_class(self, index: int, name: str) -> str:
+        if not 0 <= index < len(self.captured_classes):
+            return f"there is no class {index + 1}"
+        problem = self._class_name_problem(name, ignore=index)
+        if problem:
+            return problem
+        if self.captured_classes[index] != name.strip():
+            self.captured_classes[index] = name.strip()
+            self._captured_edited()
+        return ""
+
+    def remove_class(self, index: int) -> None:
+        """Remove a class and its samples; the labels of later classes move down by one."""
+        if not 0 <= index < len(self.captured_classes):
+            return
+        del self.captured_classes[index]
+        keep = self.captured_y != index
+        y = self.captured_y[keep]
+        y[y > index] -= 1
+        self.captured_y = y.astype(np.int64)
+        self.captured_x = self.captured_x[keep] if self.captured_x is not None and len(y) else None
+        self._captured_edited()
+
+    def add_captured(self, image: np.ndarray, class_index: int) -> str:
+        """One frame (uint8 RGB) as a sample of a class, preprocessed exactly as the model sees it.
+
+        Returns "" or the reason it was not taken."""
+        if not 0 <= class_index < len(self.captured_classes):
+            return f"there is no class {class_index + 1}: add a class first"
+        if self.view_model is None:
+            return "there is no working model to shape the samples for: fix the layers first"
+        shape = tuple(self.view_model.input_shape)
+        if len(shape) != 3:
+            return f"the model takes a flat input of {shape[0]} values, not an image: give it an image input"
+        if self.captured_x is not None and tuple(self.captured_x.shape[1:]) != shape:
+            return (f"the captured samples are {_shape_text(self.captured_x.shape[1:])} but the model now takes "
+                    f"{_shape_text(shape)}: clear them to capture at the new size")
+        try:
+            x = model_input(np.asarray(image), shape, self.preprocess)
+        except ValueError as e:
+            return str(e)
+        x = x[None]
+        self.captured_x = x if self.captured_x is None else np.concatenate([self.captured_x, x])
+        self.captured_y = np.append(self.captured_y, np.int64(class_index)).astype(np.int64)
+        self._captured_edited()
+        return ""
+
+    def remove_captured(self, indices) -> None:
+        """Remove samples by their index in captured_x."""
+        if self.captured_x is None:
+            return
+        keep = np.ones(len(self.captured_y), bool)
+        idx = np.asarray(list(indices), dtype=np.int64)
+        idx = idx[(idx >= 0) & (idx < len(keep))]
+        if not len(idx):
+            return
+        keep[idx] = False
+        self.captured_y = self.captured_y[keep]
+        self.captured_x = self.captured_x[keep] if keep.any() else None
+        self._captured_edited()
+
+    def clear_captured(self) -> None:
+        """Remove every captured sample (the classes stay)."""
+        if self.captured_x is None and not len(self.captured_y):
+            return
+        self.captured_x, self.captured_y = None, np.zeros(0, np.int64)
+        self._captured_edited()
+
+    def set_captured(self, x, y, classes) -> None:
+        """Replace classes and samples at once (a restored session)."""
+        self.captured_classes = [str(c) for c in (classes or [])]
+        if x is None or y is None or len(y) == 0:
+            self.captured_x, self.captured_y = None, np.zeros(0, np.int64)
+        else:
+            self.captured_x = np.ascontiguousarray(x, dtype=np.float32).copy()
+            self.captured_y = np.asarray(y, dtype=np.int64).copy()
+        self._captured_edited()
 
     # ------------------------------------------------------------------ what the views look at
 

@@ -393,7 +393,8 @@ def test_two_3x3_vs_one_5x5_side_by_side(window, qtbot):
     dlg.list.setCurrentRow(keys.index("two_3x3_vs_5x5"))
     assert dlg.compare_box.currentData() == "one_5x5" and dlg.other.isVisibleTo(dlg)
     text = dlg.comparison.text()
-    # by hand: two 3x3 (1->8, 8->8) = 72 + 576 = 648 weights, RF 5; one 5x5 (1->8) = 200 weights, RF 5
-    assert "2 convolution(s) seeing 5 pixels with 648 weights" in text
-    assert "has 1 seeing 5 pixels with 200 weights" in text
+    # by hand: 3x3 (1->8) then two 3x3 (8->8): 72 + 576 + 576 = 1,224 weights, RF 3 + 2 + 2 = 7;
+    # 3x3 (1->8) then one 5x5 (8->8): 72 + 1,600 = 1,672 weights, RF 3 + 4 = 7
+    assert "3 convolution(s) seeing 7 pixels with 1,224 weights" in text
+    assert "has 2 seeing 7 pixels with 1,672 weights" in text
     dlg.close()

@@ -20,6 +20,7 @@ from ..network_state import DATASETS
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
 SYNTHETIC = ("digits", "shapes")
+FOLDER_KINDS = ("mnist", "fashion", "folder")
 OPTIMIZERS = (("SGD", "sgd"), ("SGD with momentum", "momentum"), ("Adam", "adam"))
 ERROR_WORDS = ("cannot", "diverged", "failed", "error")
 
@@ -324,11 +325,12 @@ class TrainingPanel(QWidget):
             self.optimizer_box.setCurrentIndex(max(0, self.optimizer_box.findData(s.optimizer)))
         if self.path_edit.text() != s.path:
             self.path_edit.setText(s.path)
-        needs_folder = s.dataset not in SYNTHETIC
+        needs_folder = s.dataset in FOLDER_KINDS
+        synthetic = s.dataset in SYNTHETIC  # "captured" needs neither a folder nor a size
         self.data_form.setRowVisible(self.path_row, needs_folder)
-        self.data_form.setRowVisible(self.samples_spin, not needs_folder)
+        self.data_form.setRowVisible(self.samples_spin, synthetic)
         self.path_row.setEnabled(needs_folder)
-        self.samples_spin.setEnabled(not needs_folder)
+        self.samples_spin.setEnabled(synthetic)
         self._update_summary()
         self._refresh_controls()
 
