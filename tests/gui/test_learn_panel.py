@@ -233,3 +233,43 @@ def test_reset_during_a_run_stops_it_and_ignores_its_late_reports(qtbot, panel):
     with qtbot.assertNotEmitted(panel.finished):
         QApplication.processEvents()
     assert panel.result is None and panel.losses == []
+
+
+def test_a_bank_of_hidden_presets_is_learned_at_once_and_used(panel, lab, qtbot):
+    panel.target_preset_radio.setChecked(True)
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("sobel_x"))
+    panel.filters_spin.setValue(2)
+    assert panel.extra_preset_combos[0].isVisibleTo(panel) and not panel.extra_preset_combos[1].isVisibleTo(panel)
+    panel.extra_preset_combos[0].setCurrentIndex(panel.extra_preset_combos[0].findData("sobel_y"))
+    panel.steps_spin.setValue(400)
+    panel.lr_spin.setValue(0.05)
+    with qtbot.waitSignal(panel.finished, timeout=60000):
+        assert panel.start()
+    from convlab.core.kernels import preset
+
+    w = panel.result.weight
+    assert w.shape[0] == 2
+    assert np.abs(w[0] - preset("sobel_x").filter(w.shape[1])).max() < 0.05
+    assert np.abs(w[1] - preset("sobel_y").filter(w.shape[1])).max() < 0.05
+    k = lab.bank.count
+    assert panel.use_filter() and lab.bank.count == k + 2 and lab.bank.names[-2:] == ["learned", "learned"]
+    lab.undo_stack.undo()
+    assert lab.bank.count == k
+
+
+def test_recent_frames_are_training_data(panel, lab):
+    base = lab.image.copy()
+    panel._recent.clear()
+    for t in range(4):  # four "camera frames", far enough apart to be kept
+        panel._recent_at = -1e9
+        lab.set_image(np.roll(base, 5 * t, axis=1), f"frame {t}")
+    panel.data_frames_radio.setChecked(True)
+    run = panel.prepare_run()
+    assert run.inputs.shape[0] == 4
+    assert not np.array_equal(run.inputs[0], run.inputs[1])
+    panel._recent.clear()
+    panel._remember_frame(now=1e9)
+    import pytest
+
+    with pytest.raises(ValueError, match="fewer than 2 recent frames"):
+        panel.prepare_run()

@@ -15,6 +15,8 @@ Learning works on a copy of the lab's image scaled to at most MAX_LEARN_SIDE pix
 
 from __future__ import annotations
 
+import collections
+
 import os
 import time
 from dataclasses import dataclass
@@ -88,6 +90,11 @@ def lab_filter(weight: np.ndarray, bias: float, channels: int) -> tuple[np.ndarr
         total = w.sum(axis=0, keepdims=True)
         w = total if channels == 1 else np.repeat(total / channels, channels, axis=0)
     return np.ascontiguousarray(w, np.float32), float(bias) * 255.0
+
+
+EXTRA_PRESET_DEFAULTS = ("sobel_y", "laplacian", "gaussian_3")  # filters 2..4 of a hidden bank
+RECENT_FRAMES = 8  # camera frames kept as training data
+RECENT_GAP_S = 0.5  # at least this far apart, so they differ
 
 
 @dataclass
@@ -173,6 +180,9 @@ class LearnPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(splitter)
 
+        self._recent: collections.deque = collections.deque(maxlen=RECENT_FRAMES)
+        self._recent_at = -1e9
+        self.lab.imageChanged.connect(self._remember_frame)
         self.lab.imageChanged.connect(self._update_data_info)
         app = QApplication.instance()
         if app is not None:  # a run still going when the app quits must not outlive its thread object
@@ -205,6 +215,16 @@ class LearnPanel(QWidget):
             if not p.mixes_channels:
                 self.preset_combo.addItem(p.name, key)
         self.preset_combo.setCurrentIndex(max(self.preset_combo.findData("sobel_x"), 0))
+        # with K filters, filters 2..K learn these further hidden presets (a small bank at once)
+        self.extra_preset_combos = []
+        for n, default in enumerate(EXTRA_PRESET_DEFAULTS, start=2):
+            combo = QComboBox()
+            combo.setToolTip(f"The hidden preset that filter {n} of the learned bank must make")
+            for i in range(self.preset_combo.count()):
+                combo.addItem(self.preset_combo.itemText(i), self.preset_combo.itemData(i))
+            combo.setCurrentIndex(max(combo.findData(default), 0))
+            combo.setVisible(False)
+            self.extra_preset_combos.append(combo)
 
         self.opencv_combo = QComboBox()
         self.opencv_combo.setToolTip("Which OpenCV operation makes the target")
@@ -232,6 +252,8 @@ class LearnPanel(QWidget):
 
         v.addWidget(self.target_preset_radio)
         v.addWidget(self.preset_combo)
+        for combo in self.extra_preset_combos:
+            v.addWidget(combo)
         v.addWidget(self.target_opencv_radio)
         v.addWidget(self.opencv_combo)
         v.addWidget(self.opencv_help)
@@ -251,8 +273,13 @@ class LearnPanel(QWidget):
         self.data_samples_radio.setToolTip(
             "Also learn from the built-in photos, resized to the current image's size: more kinds of detail, "
             "so the filter fits pictures in general, not one picture")
+        self.data_frames_radio = QRadioButton("Recent camera frames")
+        self.data_frames_radio.setToolTip(
+            f"The last {RECENT_FRAMES} pictures the lab showed, at least {RECENT_GAP_S:g} s apart: while the camera "
+            "runs, frames as they come, so the filter learns from a moving scene")
         self.data_group.addButton(self.data_current_radio, 0)
         self.data_group.addButton(self.data_samples_radio, 1)
+        self.data_group.addButton(self.data_frames_radio, 2)
         self.data_current_radio.setChecked(True)
         self.data_group.idToggled.connect(self._update_data_info)
         self.data_info = QLabel()
@@ -261,6 +288,7 @@ class LearnPanel(QWidget):
         self.data_info.setToolTip(f"Learning uses a copy at most {MAX_LEARN_SIDE} px on a side, values 0..1")
         v.addWidget(self.data_current_radio)
         v.addWidget(self.data_samples_radio)
+        v.addWidget(self.data_frames_radio)
         v.addWidget(self.data_info)
         return box
 
@@ -268,11 +296,11 @@ class LearnPanel(QWidget):
         box = QGroupBox("Settings")
         form = QFormLayout(box)
         self.kernel_spin = _spin(1, kernels.MAX_KERNEL_SIZE, 3, "Side F of the learned F x F kernel (per channel)")
-        self.filters_spin = _spin(1, 4, 1, "")
-        self.filters_spin.setEnabled(False)
+        self.filters_spin = _spin(1, 1 + len(EXTRA_PRESET_DEFAULTS), 1, "")
         self.filters_spin.setToolTip(
-            "Every target here is one map, so one filter is learned (K = 1). Several filters would all "
-            "learn the same thing; a bank learns one filter per target map.")
+            "K: how many filters are learned at once, one per target map. Hidden presets can make a bank of up "
+            "to 4 maps (choose each preset above); an OpenCV operation or a picture is one map, so K = 1.")
+        self.filters_spin.valueChanged.connect(self._target_kind_changed)
         self.stride_spin = _spin(1, 4, 1, "Step between kernel positions; the target is sampled at the same places")
         self.padding_spin = _spin(0, 20, 1, "Zeros around the image. Set to 'same' (dilation x F//2) whenever the "
                                   "kernel size or dilation changes; less padding crops the target")
@@ -414,6 +442,13 @@ class LearnPanel(QWidget):
 
     def _target_kind_changed(self, *_) -> None:
         kind = self._target_kind()
+        self.filters_spin.setEnabled(kind == "preset" and not self.is_running())
+        if kind != "preset" and self.filters_spin.value() != 1:
+            self.filters_spin.setValue(1)
+        k = self.filters_spin.value()
+        for n, combo in enumerate(self.extra_preset_combos, start=2):
+            combo.setVisible(kind == "preset" and n <= k)
+            combo.setEnabled(kind == "preset")
         self.preset_combo.setEnabled(kind == "preset")
         self.opencv_combo.setEnabled(kind == "opencv")
         self.opencv_help.setEnabled(kind == "opencv")
@@ -423,6 +458,18 @@ class LearnPanel(QWidget):
     def _opencv_changed(self, *_) -> None:
         key = self.opencv_combo.currentData()
         self.opencv_help.setText(OPENCV_TARGETS[key].explanation if key else "")
+
+    def _remember_frame(self, now: float | None = None) -> None:
+        """Keep the lab's pictures (live camera frames) at least RECENT_GAP_S apart as training data."""
+        now = time.monotonic() if now is None else now
+        if self.lab.image is not None and now - self._recent_at >= RECENT_GAP_S:
+            self._recent.append(self.lab.image)
+            self._recent_at = now
+
+    def preset_keys(self) -> list[str]:
+        """The hidden presets of the K filters: the first choice, then the extra ones."""
+        k = self.filters_spin.value()
+        return [self.preset_combo.currentData()] + [c.currentData() for c in self.extra_preset_combos[: k - 1]]
 
     def _same_padding(self, *_) -> None:
         self.padding_spin.setValue(same_padding(self.kernel_spin.value(), self.dilation_spin.value()))
@@ -506,16 +553,26 @@ class LearnPanel(QWidget):
         images = [self.lab.image]
         if self.data_group.checkedId() == 1:
             images += self._photos()
+        elif self.data_group.checkedId() == 2:
+            frames = [img for img in self._recent if img.shape[:2] == self.lab.image.shape[:2]]
+            if len(frames) < 2:
+                raise ValueError("fewer than 2 recent frames of this size: start the camera (or open a few "
+                                 "images of the same size) and try again")
+            images = frames
         color = self.lab.color
         inputs = np.stack([learning_input(img, color, shape) for img in images])
         c = inputs.shape[1]
         kind = self._target_kind()
         true, note = None, ""
         if kind == "preset":
-            key = self.preset_combo.currentData()
-            p = kernels.preset(key)
-            full = np.stack([preset_target(x, key) for x in inputs])
-            true, linear, label = p.filter(c)[None], True, "a hidden preset kernel"
+            keys = self.preset_keys()
+            key = ",".join(keys)
+            full = np.stack([np.concatenate([preset_target(x, k) for k in keys]) for x in inputs])
+            trues = [kernels.preset(k).filter(c) for k in keys]
+            size = max(t.shape[-1] for t in trues)
+            true = np.stack([kernels.resize_kernel(t, size) for t in trues])
+            linear = True
+            label = "a hidden preset kernel" if len(keys) == 1 else f"{len(keys)} hidden preset kernels"
         elif kind == "opencv":
             key = self.opencv_combo.currentData()
             spec = OPENCV_TARGETS[key]
@@ -563,7 +620,8 @@ class LearnPanel(QWidget):
                                   + (f" ({run.note})" if run.note else "") + "...")
         self._draw_target()
         ref = dict(kernel=run.kernel, stride=run.stride, padding=run.padding, dilation=run.dilation)
-        worker = FitWorker(run.inputs, run.targets, reference=ref, max_rate=self._max_rate(), filters=1,
+        worker = FitWorker(run.inputs, run.targets, reference=ref, max_rate=self._max_rate(),
+                           filters=run.targets.shape[1],
                            steps=run.steps, lr=run.lr, optimizer=run.optimizer, **ref)
         self._launch(worker, "filter", run.steps)
         return True
@@ -652,7 +710,9 @@ class LearnPanel(QWidget):
             "stride": self.stride_spin.value(), "padding": self.padding_spin.value(),
             "dilation": self.dilation_spin.value(), "optimizer": self.optimizer_combo.currentData(),
             "lr": self.lr_spin.value(), "steps": self.steps_spin.value(),
-            "data": "samples" if self.data_samples_radio.isChecked() else "current",
+            "data": ("samples" if self.data_samples_radio.isChecked()
+                     else "frames" if self.data_frames_radio.isChecked() else "current"),
+            "filters": self.filters_spin.value(), "extra_presets": [c.currentData() for c in self.extra_preset_combos],
         }
 
     def apply_setup(self, setup: dict) -> None:
@@ -682,7 +742,14 @@ class LearnPanel(QWidget):
         i = self.optimizer_combo.findData(setup.get("optimizer"))
         if i >= 0:
             self.optimizer_combo.setCurrentIndex(i)
-        (self.data_samples_radio if setup.get("data") == "samples" else self.data_current_radio).setChecked(True)
+        radio = {"samples": self.data_samples_radio, "frames": self.data_frames_radio}.get(setup.get("data"))
+        (radio or self.data_current_radio).setChecked(True)
+        for combo, key in zip(self.extra_preset_combos, setup.get("extra_presets") or []):
+            i = combo.findData(key)
+            if i >= 0:
+                combo.setCurrentIndex(i)
+        if isinstance(setup.get("filters"), int) and kind == "preset":
+            self.filters_spin.setValue(setup["filters"])
 
     def shutdown(self) -> None:
         """Stop the run and wait for its thread: call before the window closes."""
@@ -899,15 +966,23 @@ class LearnPanel(QWidget):
         if lab.bank.count >= MAX_FILTERS:
             self._error(f"the bank already holds {MAX_FILTERS} filters: remove one first")
             return False
-        w, b = lab_filter(self.result.weight[0], float(self.result.bias[0]), lab.channels)
+        k = self.result.weight.shape[0]
+        if lab.bank.count + k > MAX_FILTERS:
+            self._error(f"the bank holds at most {MAX_FILTERS} filters and has {lab.bank.count}: remove some first")
+            return False
+        learned = [lab_filter(self.result.weight[i], float(self.result.bias[i]), lab.channels) for i in range(k)]
+        w = learned[0][0]
         size = max(lab.bank.size, w.shape[-1])
         ws = kernels.resize_kernel(lab.bank.weights, size)
-        bank = FilterBank(np.concatenate([ws, kernels.resize_kernel(w, size)[None]]),
-                          np.append(lab.bank.biases, np.float32(b)), lab.bank.names + ["learned"])
-        done = lab.edit("Use learned filter", bank=bank, selected=bank.count - 1)
+        new = np.stack([kernels.resize_kernel(lw, size) for lw, _ in learned])
+        bank = FilterBank(np.concatenate([ws, new]), np.append(lab.bank.biases, [np.float32(b) for _, b in learned]),
+                          lab.bank.names + ["learned"] * k)
+        done = lab.edit("Use learned filter" + ("s" if k > 1 else ""), bank=bank, selected=bank.count - k)
         if done:
             self._error("")
-            text = f"The learned {w.shape[-1]}x{w.shape[-1]} filter is filter {bank.count} of the bank"
+            text = (f"The learned {w.shape[-1]}x{w.shape[-1]} filter is filter {bank.count} of the bank" if k == 1 else
+                    f"The {k} learned {w.shape[-1]}x{w.shape[-1]} filters are filters {bank.count - k + 1} to "
+                    f"{bank.count} of the bank")
             run, st = self.run, lab.settings
             if run is not None and (run.stride, run.dilation) != (st.stride, st.dilation):
                 text += (f" (learned with stride {run.stride} and dilation {run.dilation}; the playground uses its "
@@ -926,12 +1001,14 @@ class LearnPanel(QWidget):
     def _sync_controls(self) -> None:
         running = self.is_running()
         for w in (self.target_preset_radio, self.target_opencv_radio, self.target_image_radio,
-                  self.data_current_radio, self.data_samples_radio, self.kernel_spin, self.stride_spin,
+                  self.data_current_radio, self.data_samples_radio, self.data_frames_radio, self.kernel_spin,
+                  self.stride_spin,
                   self.padding_spin, self.dilation_spin, self.optimizer_combo, self.lr_spin, self.steps_spin,
                   self.pace_combo):
             w.setEnabled(not running)
         if running:
-            for w in (self.preset_combo, self.opencv_combo, self.image_path, self.browse_btn):
+            for w in (self.preset_combo, self.opencv_combo, self.image_path, self.browse_btn, self.filters_spin,
+                      *self.extra_preset_combos):
                 w.setEnabled(False)
         else:
             self._target_kind_changed()
