@@ -26,7 +26,10 @@ from .panels.source_panel import SourcePanel
 from .lab_session import SessionController
 from .network_state import LAYER_KINDS, NetworkState
 from .panels.inside_panel import InsidePanel
+from .live import format_stats
+from .panels.capture_panel import CapturePanel
 from .panels.layers_panel import LayersPanel
+from .panels.live_panel import LivePanel
 from .panels.learn_panel import LearnPanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
@@ -40,7 +43,7 @@ OPEN_FILTER = ("Images and sessions (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.web
                "ConvLab sessions (*.convlab);;" + IMAGE_FILTER)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_RECENT = 8
-LAYOUT_VERSION = 2  # bump when docks change: a saved layout of another version is not restored
+LAYOUT_VERSION = 3  # bump when docks change: a saved layout of another version is not restored
 
 
 def qimage_to_array(img: QImage) -> np.ndarray:
@@ -158,8 +161,17 @@ class MainWindow(QMainWindow):
         self.layers_dock = self._dock("Layers", "dock-layers", self.layers_panel, Qt.RightDockWidgetArea)
         self.training_dock = self._dock("Training", "dock-training", self.training_panel, Qt.BottomDockWidgetArea,
                                         scroll=True)
+        self.live_panel = LivePanel(self.state, self.net)
+        self.capture_panel = CapturePanel(self.net)
+        self.live_dock = self._dock("Live", "dock-live", self.live_panel, Qt.LeftDockWidgetArea, scroll=True)
+        self.capture_dock = self._dock("Capture", "dock-capture", self.capture_panel, Qt.LeftDockWidgetArea,
+                                       scroll=True)
         self.tabifyDockWidget(self.filters_dock, self.layers_dock)
         self.tabifyDockWidget(self.math_dock, self.training_dock)
+        self.tabifyDockWidget(self.source_dock, self.live_dock)
+        self.tabifyDockWidget(self.pixel_dock, self.capture_dock)
+        self.source_dock.raise_()
+        self.pixel_dock.raise_()
         self.filters_dock.raise_()
         self.math_dock.raise_()
         self._default_state = self.saveState(LAYOUT_VERSION)
@@ -251,6 +263,11 @@ class MainWindow(QMainWindow):
         for a in self.display_actions.values():
             v.addAction(a)
         v.addSeparator()
+        v.addAction(self.live_panel.freeze_action)
+        self.act_snapshot = self._action("Save &Snapshot...", self.live_panel.snapshot_dialog, "Ctrl+Shift+P",
+                                         "Save the current live frame as a PNG file")
+        v.addAction(self.act_snapshot)
+        v.addSeparator()
         for dock in self._docks():
             v.addAction(dock.toggleViewAction())
         v.addAction(self.act_reset_layout)
@@ -323,6 +340,10 @@ class MainWindow(QMainWindow):
         self.pixel_label.setToolTip("The output pixel under the mouse and its value")
         self.timing_label = QLabel()
         self.timing_label.setToolTip("Time the engine took to compute the outputs")
+        self.live_label = QLabel()
+        self.live_label.setToolTip("Live frames per second and the time of each stage: capture, preprocessing, "
+                                   "filters, model, drawing")
+        self.statusBar().addPermanentWidget(self.live_label)
         self.statusBar().addPermanentWidget(self.pixel_label)
         self.statusBar().addPermanentWidget(self.timing_label)
 
@@ -344,6 +365,11 @@ class MainWindow(QMainWindow):
         self.source_panel.sampleRequested.connect(self.open_sample)
         st.imageChanged.connect(lambda: self.net.set_image(st.image))
         self.learn_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.live_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.live_panel.pipeline.statsChanged.connect(lambda stats: self.live_label.setText(format_stats(stats)))
+        self.live_panel.liveChanged.connect(lambda on: on or self.live_label.setText(""))
+        self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
+        self.capture_panel.watch_keys(self)
         net = self.net
         net.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
@@ -376,8 +402,8 @@ class MainWindow(QMainWindow):
             dock.show()
 
     def _docks(self) -> list[QDockWidget]:
-        return [self.source_dock, self.filters_dock, self.layers_dock, self.math_dock, self.training_dock,
-                self.pixel_dock]
+        return [self.source_dock, self.live_dock, self.filters_dock, self.layers_dock, self.math_dock,
+                self.training_dock, self.pixel_dock, self.capture_dock]
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent/files", [])
@@ -414,6 +440,7 @@ class MainWindow(QMainWindow):
         self.session.discard_autosave()  # a clean exit: nothing to restore next time
         self.save_settings()
         self.learn_panel.shutdown()
+        self.live_panel.shutdown()
         self.net.shutdown()
         if self.worker is not None:
             self.worker.shutdown()
