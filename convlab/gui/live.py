@@ -240,10 +240,11 @@ def format_stats(stats: LiveStats) -> str:
 class LivePipeline(QObject):
     """Runs the newest frame through a LabState (filter bank) and a NetworkState (model).
 
-    One frame at a time: ``offer(frame)`` keeps the newest waiting frame; a frame is finished when
-    its bank output has been drawn (the lab's ``resultChanged`` after the BankWorker's result) and
-    the model's views have been drawn (``activationsChanged``).  The next waiting frame then starts
-    at once, so the bank computes it while Qt paints the previous one.
+    One frame at a time: ``offer(frame)`` keeps the newest waiting frame.  A frame becomes the
+    lab's image and its bank job goes to the BankWorker first; the model then runs here and its
+    views draw (``inputChanged``, ``activationsChanged``) while the bank computes.  The frame is
+    finished when the BankWorker's result has been drawn by every ``resultChanged`` handler; the
+    waiting frame then starts at once, so its bank computes while Qt paints the finished one.
 
     ``bank_max_side``: when set, frames larger than that are downscaled (INTER_AREA) before they
     become the lab's image (the model sees the same downscaled image).
@@ -267,14 +268,14 @@ class LivePipeline(QObject):
         self._started_at = 0.0
         self._bank_done = self._model_done = True
         self._times: dict[str, float] = {}
-        self._meta_t: float | None = None
         self._done_times: deque[float] = deque()
         self._frames = 0
         self._skipped = 0
         self._stats = LiveStats()
         self._last_stats_emit = 0.0
         self.last_frame: Frame | None = None  # the newest frame shown
-        lab.resultChanged.connect(self._bank_drawn)
+        self._in_meta = self._result_seen = False
+        lab.resultChanged.connect(self._result_changed)
         lab.installEventFilter(self)  # the queued BankWorker result arrives as a MetaCall event
 
     # -- wiring ---------------------------------------------------------------------------
@@ -373,7 +374,7 @@ class LivePipeline(QObject):
         self._times["draw"] += (time.perf_counter() - t0) * 1e3
         if synchronous:
             t0 = time.perf_counter()
-            lab.resultChanged.emit()  # -> _bank_drawn, after the views
+            lab.resultChanged.emit()  # the views, and _result_changed
             self._times["draw"] += (time.perf_counter() - t0) * 1e3
 
     @contextmanager
@@ -393,18 +394,33 @@ class LivePipeline(QObject):
             net.input_source = source
 
     def eventFilter(self, obj, event) -> bool:
-        if obj is self.lab and event.type() == QEvent.MetaCall:
-            self._meta_t = time.perf_counter()  # a queued call into the lab: the bank result
-        return False
+        """The BankWorker's result reaches the lab as a queued call (a MetaCall event).  It is
+        delivered here, so the time its handlers take (the views drawing the new maps) is known,
+        and the frame is finished after all of them, whatever order they were connected in."""
+        if (self._frame is None or obj is not self.lab or event.type() != QEvent.MetaCall
+                or self._in_meta):
+            return False  # not live, or not a queued call: Qt delivers it as usual
+        self._in_meta, self._result_seen = True, False
+        t0 = time.perf_counter()
+        try:
+            obj.event(event)  # LabState._on_result -> resultChanged -> the views
+        finally:
+            self._in_meta = False
+        if self._result_seen:
+            self._bank_finished((time.perf_counter() - t0) * 1e3)
+        return True
 
     @Slot()
-    def _bank_drawn(self) -> None:
-        """The lab's resultChanged, after the views drew it (this slot is connected last)."""
-        meta_t, self._meta_t = self._meta_t, None
+    def _result_changed(self) -> None:
+        if self._in_meta:
+            self._result_seen = True  # finished when the queued call returns
+        else:  # computed here (no worker), refused (geometry), or redrawn after an edit
+            self._bank_finished(0.0)
+
+    def _bank_finished(self, draw_ms: float) -> None:
         if self._frame is None or self._bank_done:
             return
-        if meta_t is not None and meta_t >= self._started_at:
-            self._times["draw"] += (time.perf_counter() - meta_t) * 1e3
+        self._times["draw"] += draw_ms
         self._times["filters"] = float(self.lab.compute_ms)
         self._bank_done = True
         if self._model_done:

@@ -337,6 +337,7 @@ class LivePanel(QWidget):
             live.stop()
             self._error(open_error_text(e))
             return False
+        self._watch_window(check_now=False)  # also when the panel was never shown (a dock behind another)
         if not self._window_visible:
             live.pause()
         self.last_error = ""
@@ -457,15 +458,20 @@ class LivePanel(QWidget):
     def window_visible(self) -> bool:
         return self._window_visible
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
+    def _watch_window(self, check_now: bool = True) -> None:
+        """Follow the top-level window's hide / show / minimise (it changes when a dock floats)."""
         win = self.window()
         if win is not self._watched:
             if self._watched is not None:
                 self._watched.removeEventFilter(self)
             self._watched = win
             win.installEventFilter(self)
-        self.set_window_visible(not win.isMinimized())
+        if check_now:
+            self.set_window_visible(win.isVisible() and not win.isMinimized())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._watch_window()
         if self._stale:
             self._draw_model()
         if self.probe_on_show and self.cameras is None and self._probe_task is None:
