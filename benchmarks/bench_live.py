@@ -68,6 +68,27 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by each thread of this process: {tid: (name, s)}
+    (Linux /proc; empty elsewhere).  Qt names its threads after their objectName."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1: raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        out[int(tid)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
 def pct(values, q) -> float:
     v = np.sort(np.asarray(values, dtype=float))
     return float(v[min(len(v) - 1, int(round(q * (len(v) - 1))))]) if len(v) else float("nan")
@@ -80,12 +101,17 @@ def main() -> None:
     ap.add_argument("--video-fps", type=float, default=60.0, help="the video's frame rate (its pace)")
     ap.add_argument("--flat-out", action="store_true", help="read the video as fast as it decodes")
     ap.add_argument("--bank-max-side", type=int, default=None, help="downscale frames for the bank to this side")
-    ap.add_argument("--tab", choices=["inside", "playground"], default="inside", help="the central tab shown")
+    ap.add_argument("--tab", choices=["both", "inside", "playground"], default="both",
+                    help="what is on screen: 'both' (default) moves the Inside-the-network panel into a dock "
+                         "beside the Filter playground so the bank's maps and the layer's feature maps are "
+                         "painted for every frame; 'inside' / 'playground' show one central tab")
     ap.add_argument("--profile", action="store_true", help="cProfile the run and print the top functions")
+    ap.add_argument("--screenshot", default=None, help="save the window as a PNG at the end of the run")
+    ap.add_argument("--profile-out", default=None, help="with --profile: also write the stats to this file")
     args = ap.parse_args()
 
     import pyqtgraph as pg
-    from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication, QDockWidget
 
     from convlab.core.playground import FilterBank
@@ -95,7 +121,7 @@ def main() -> None:
     from convlab.gui.panels.live_panel import LivePanel
 
     pg.setConfigOptions(imageAxisOrder="row-major")
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive for the whole run
     tmp = Path(tempfile.mkdtemp(prefix="convlab-bench-live-"))
     t0 = time.perf_counter()
     video = write_video(tmp, args.video_frames, args.video_fps)
@@ -133,16 +159,49 @@ def main() -> None:
     bank = FilterBank(rng.standard_normal((8, 3, 5, 5)).astype(np.float32) / 10, np.zeros(8, np.float32),
                       [f"random {i + 1}" for i in range(8)])
     st.edit("bench bank", bank=bank)
-    w.center.setCurrentIndex(1 if args.tab == "inside" else 0)
+    if args.tab == "both":
+        inside = w.center.widget(1)  # the scroll area holding the Inside-the-network panel
+        w.center.removeTab(1)
+        dock = QDockWidget("Inside the network", w)
+        dock.setObjectName("dock-bench-inside")
+        dock.setWidget(inside)
+        w.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        w.tabifyDockWidget(w.math_dock, dock)  # in front of Filter math / Training
+        w.resize(1600, 1200)
+        dock.show()
+        dock.raise_()
+        w.resizeDocks([dock], [560], Qt.Vertical)
+        w.center.setCurrentIndex(0)
+    else:
+        w.center.setCurrentIndex(1 if args.tab == "inside" else 0)
     wait_for(lambda: st.result is not None and st.result.maps.shape[0] == 8, 10)
-    print(f"model: {net.preset_key}, input {net.view_model.input_shape}; bank {bank.weights.shape}; "
-          f"tab: {w.center.tabText(w.center.currentIndex())}")
+    shown = "Filter playground + Inside the network (docked)" if args.tab == "both" else \
+        w.center.tabText(w.center.currentIndex())
+    print(f"model: {net.preset_key}, input {net.view_model.input_shape}; bank {bank.weights.shape}; on screen: {shown}")
+
+    class PaintCounter(QObject):
+        """Counts the paint events of the map grids: proof that they were drawn, not just fed."""
+
+        def __init__(self):
+            super().__init__()
+            self.counts = {"bank grid": 0, "layer grid": 0}
+            self.widgets = {w.grid.viewport(): "bank grid", w.inside_panel.maps.grid.viewport(): "layer grid"}
+
+        def eventFilter(self, obj, event) -> bool:
+            if event.type() == QEvent.Paint and obj in self.widgets:
+                self.counts[self.widgets[obj]] += 1
+            return False
+
+    painter = PaintCounter()
+    for viewport in painter.widgets:
+        viewport.installEventFilter(painter)
 
     # a frame is done when both the bank output and the network's views were drawn
     done_t: list[float] = []
     latency: list[float] = []
     stages: list[dict] = []
     rss: dict[int, float] = {}
+    cpu: dict[str, tuple] = {}
     seen = {"bank": False, "model": False}
     target = args.frames
     finished = QEventLoop()
@@ -155,7 +214,8 @@ def main() -> None:
             n = len(done_t)
             if n == WARMUP:
                 rss["start"] = rss_mb()
-            if n >= target:
+                cpu["start"] = (thread_cpu(), time.process_time())
+            if n == target:
                 finished.quit()
 
     def processed(frame) -> None:
@@ -181,6 +241,9 @@ def main() -> None:
     if profiler is not None:
         profiler.disable()
     rss["end"] = rss_mb()
+    cpu["end"] = (thread_cpu(), time.process_time())
+    if args.screenshot:
+        w.grab().save(args.screenshot)
     live = panel.live
     read, dropped = live.frames_read, live.frames_dropped
     skipped = panel.pipeline.stats.skipped
@@ -188,6 +251,7 @@ def main() -> None:
     left = live_source_threads()
     w.session.mark_clean()  # no "save changes?" question on close
     w.close()
+    _app.processEvents()
 
     n = len(done_t)
     if n < WARMUP + 10:
@@ -201,17 +265,35 @@ def main() -> None:
           f"pipeline skipped {skipped} (replaced while busy); reader threads left: {len(left)}")
     print(f"frame time (frames {WARMUP}..{n}): median {np.median(intervals):.1f} ms, p95 {p95:.1f} ms, "
           f"p99 {pct(intervals, 0.99):.1f} ms, max {intervals.max():.1f} ms")
+    blocks = [f"{np.median(intervals[i:i + 500]):.1f}" for i in range(0, len(intervals), 500)]
+    print(f"median frame time per 500 frames: {', '.join(blocks)} ms")
     lat = latency[WARMUP:]
     print(f"latency capture -> drawn: median {np.median(lat):.1f} ms, p95 {pct(lat, 0.95):.1f} ms")
     print("stage times per frame (median / p95):")
     for key, label in STAGES.items():
         v = [s[key] for s in stages[WARMUP:]]
         print(f"  {label:<14} {np.median(v):6.1f} / {pct(v, 0.95):6.1f} ms")
+    if "start" in cpu:
+        frames = max(1, n - WARMUP)
+        (t0s, p0), (t1s, p1) = cpu["start"], cpu["end"]
+        main_tid = os.getpid()
+        rows = []
+        for tid, (name, sec) in t1s.items():
+            used = sec - t0s.get(tid, (name, 0.0))[1]
+            if used * 1e3 / frames >= 0.2:
+                rows.append((used, "GUI thread" if tid == main_tid else name))
+        rows.sort(reverse=True)
+        print(f"CPU per frame (frames {WARMUP}..{n}): process {(p1 - p0) * 1e3 / frames:.1f} ms = "
+              + ", ".join(f"{name} {used * 1e3 / frames:.1f}" for used, name in rows)
+              + f"; {100 * (p1 - p0) / (window[-1] - window[0]):.0f}% of one core")
+    print("paint events over the run: " + ", ".join(f"{k} {v}" for k, v in painter.counts.items()))
     print(f"resident memory: {rss['start']:.1f} MB at frame {WARMUP}, {rss['end']:.1f} MB at the end")
     if profiler is not None:
         import pstats
 
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        if args.profile_out:
+            profiler.dump_stats(args.profile_out)
     print(f"fps={fps:.1f} p95_ms={p95:.1f} rss_growth_mb={growth:.1f}")
 
 

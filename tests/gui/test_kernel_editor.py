@@ -271,7 +271,7 @@ def test_every_control_has_a_tooltip(editor):
 
 
 def test_cell_tooltip_names_channel_position_and_exact_value(editor, qtbot):
-    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QHelpEvent
     from PySide6.QtWidgets import QToolTip
 

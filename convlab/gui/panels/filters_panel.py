@@ -66,8 +66,9 @@ class FiltersPanel(QWidget):
         ed.sizeRequested.connect(state.resize_filters)
         ed.message.connect(self.message)
         state.message.connect(self.message)
-        for sig in (state.bankChanged, state.selectionChanged, state.imageChanged):
+        for sig in (state.bankChanged, state.selectionChanged):
             sig.connect(self.sync_bank)
+        state.imageChanged.connect(self._image_changed)
         state.settingsChanged.connect(self.sync_settings)
         state.postChanged.connect(self.sync_post)
         state.bankChanged.connect(self.sync_post)
@@ -217,9 +218,17 @@ class FiltersPanel(QWidget):
 
     # ------------------------------------------------------------------ state -> widgets
 
+    def _image_changed(self) -> None:
+        """A new image changes the bank only through its colour (gray <-> RGB makes a new bank):
+        live frames of the same kind leave the 75 weight cells alone."""
+        bank, selected = self._synced
+        if self.state.bank is not bank or self.state.selected != selected:
+            self.sync_bank()
+
     def sync_bank(self) -> None:
         st = self.state
         bank = st.bank
+        self._synced = (bank, st.selected)
         with QSignalBlocker(self.bank_list):
             if self.bank_list.count() != bank.count:
                 self.bank_list.clear()

@@ -48,6 +48,7 @@ class InsidePanel(QWidget):
         self.rf_clip_item = None  # its part inside the image, when it reaches into the padding
         self.rf_nested_items: list = []  # earlier layers' blocks mapped to the input (deduplicated)
         self._range_key = None
+        self._drawn_input = None  # the model input now on the input view
 
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self._input_box())
@@ -201,6 +202,9 @@ class InsidePanel(QWidget):
     def _draw_input(self) -> None:
         x = self.net.current_input
         view = self.input_view
+        if x is not None and x is self._drawn_input:
+            return  # inputChanged and activationsChanged both ask for the same frame
+        self._drawn_input = x
         if x is None:
             view.clear_image()
             view.set_title(self._no_input_reason())

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ..views.controls import spin_box
+from ..views.controls import out_of_sight, spin_box
 from ..network_state import DATASETS
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
@@ -263,6 +263,7 @@ class TrainingPanel(QWidget):
         net.activationsChanged.connect(self._activations_changed)
         net.message.connect(self._on_message)
 
+        self._bars_stale = False
         self._settings_changed()
         self._dataset_changed(loaded=False)
         self._evaluation_changed()
@@ -445,7 +446,21 @@ class TrainingPanel(QWidget):
                 f"({100 * ev.probabilities[i, p]:.0f}% sure); click to look at it" for i, t, p in zip(idx, y, pred)]
         self.misclassified_gallery.set_samples(net.val.x[idx], captions, ids=idx, tooltips=tips)
 
+    def catch_up(self) -> None:
+        """The panel has come into sight (its dock's tab was chosen): draw what it skipped."""
+        if self._bars_stale:
+            self._activations_changed()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.catch_up()
+
     def _activations_changed(self) -> None:
+        """The probability bars of the current input.  Out of sight (behind another dock tab)
+        they are not redrawn for every live frame, only when the panel comes back (catch_up)."""
+        self._bars_stale = out_of_sight(self)
+        if self._bars_stale:
+            return
         net = self.net
         p = net.probabilities
         if p is None:

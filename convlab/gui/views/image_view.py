@@ -13,8 +13,18 @@ DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red, centred on 0
 GRAY = pg.ColorMap(pos=[0.0, 1.0], color=[(0, 0, 0), (255, 255, 255)])
 
 
+_LUTS: dict[bool, np.ndarray] = {}
+
+
 def lut(signed: bool) -> np.ndarray:
-    return (DIVERGING if signed else GRAY).getLookupTable(nPts=256, alpha=False)
+    """The 256-entry colour table (read-only, one object per kind): an ImageItem given the same
+    table again keeps its prepared colours instead of rebuilding them on every frame."""
+    table = _LUTS.get(signed)
+    if table is None:
+        table = (DIVERGING if signed else GRAY).getLookupTable(nPts=256, alpha=False)
+        table.setflags(write=False)
+        table = _LUTS.setdefault(signed, table)
+    return table
 
 
 class ImageView(pg.GraphicsLayoutWidget):
@@ -39,6 +49,7 @@ class ImageView(pg.GraphicsLayoutWidget):
             self.bar = pg.ColorBarItem(values=(0, 1), colorMap=GRAY, interactive=False, width=14)
             self.bar.setImageItem(self.item)
             self.addItem(self.bar, row=1, col=1)
+        self._bar_signed = False  # the bar starts with the GRAY map
         self._shape = None
         self._inside = False
         self.scene().sigMouseMoved.connect(self._moved)
@@ -50,6 +61,8 @@ class ImageView(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ drawing
 
     def set_title(self, text: str) -> None:
+        if text == self.title.text:
+            return  # live frames set the same title again and again: a new layout pass is costly
         self.title.setText(text)
         self._relax_title()
 
@@ -65,12 +78,16 @@ class ImageView(pg.GraphicsLayoutWidget):
         self._shape = image.shape[:2]
         if image.ndim == 3:
             self.item.setLookupTable(None)
-            self.item.setImage(image, autoLevels=False, levels=(0, 255))
+            # uint8 RGB is drawn as it is (no levels: pyqtgraph then skips its rescaling pass)
+            self.item.setImage(image, autoLevels=False)
+            self.item.setLevels(None if image.dtype == np.uint8 else (0, 255))  # after any deferred levels
         else:
             if levels is None:
                 levels = (float(image.min()), float(image.max()) or 1.0)
             if self.bar is not None:
-                self.bar.setColorMap(DIVERGING if signed else GRAY)
+                if signed != self._bar_signed:  # a new colour map redraws the whole bar
+                    self._bar_signed = signed
+                    self.bar.setColorMap(DIVERGING if signed else GRAY)
                 self.item.setImage(image, autoLevels=False)
                 self.bar.setLevels(levels)
             else:

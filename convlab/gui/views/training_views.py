@@ -157,6 +157,7 @@ class ClassBarsView(pg.PlotWidget):
         self.bars: pg.BarGraphItem | None = None
         self.values = np.zeros(0)
         self._texts: list[pg.TextItem] = []
+        self._labels: list[str | None] = []  # the text each text item shows
 
     def set_values(self, values, classes, highlight: int | None = None) -> None:
         """values[k] in [0, 1] (NaN: no data, drawn empty); the bar at ``highlight`` is coloured.
@@ -187,9 +188,14 @@ class ClassBarsView(pg.PlotWidget):
             self.setYRange(-0.6, max(k, 1) - 0.4, padding=0)
         else:
             self.bars.setOpts(width=heights, brushes=brushes)
+        if not same:
+            self._labels = [None] * len(self._texts)
         for i, t in enumerate(self._texts):
             v = self.values[i]
-            t.setText("n/a" if np.isnan(v) else f"{100 * v:.0f}%")
+            text = "n/a" if np.isnan(v) else f"{100 * v:.0f}%"
+            if text != self._labels[i]:  # live frames repeat most labels: re-laying text is costly
+                self._labels[i] = text
+                t.setText(text)
             t.setPos(float(heights[i]) + 1, i)
 
     _brushes = {True: pg.mkBrush("#ea580c"), False: pg.mkBrush("#60a5fa")}

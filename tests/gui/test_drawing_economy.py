@@ -1,0 +1,239 @@
+"""Views draw what is on screen and nothing more: the work live video does 30 times a second.
+
+Maps larger than their tile are drawn from every f-th pixel, labels and tab titles are only
+touched when their text changes, views out of sight (another central tab, a dock tabbed behind
+another one) skip frames and catch up when they come back, and what they then show is the newest
+state, exactly.
+"""
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings
+
+from convlab.core.playground import FilterBank
+from convlab.gui.main_window import MainWindow
+from convlab.gui.views.controls import out_of_sight
+from convlab.gui.views.feature_map_grid import FeatureMapGrid, shrink_for_tile
+from convlab.gui.views.image_view import DIVERGING, GRAY, ImageView, lut
+from convlab.gui.views.training_views import ClassBarsView
+
+WAIT = 10000
+
+
+@pytest.fixture(autouse=True)
+def _row_major():
+    pg.setConfigOptions(imageAxisOrder="row-major")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(QSettings(str(tmp_path / "convlab.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.resize(1400, 950)
+    w.show()
+    qtbot.waitUntil(lambda: w.state.result is not None, timeout=WAIT)
+    yield w
+    w.session.mark_clean()
+    w.close()
+
+
+def frame(seed: int, h: int = 120, w: int = 160) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+# ------------------------------------------------------------------ shrinking maps for tiles
+
+
+def test_shrink_for_tile_keeps_every_fth_pixel_and_at_least_one_per_screen_pixel():
+    img = np.arange(480 * 640, dtype=np.float32).reshape(480, 640)
+    small, f = shrink_for_tile(img, (150.0, 110.0))
+    assert f == 4  # 640 / 150 = 4.3 and 480 / 110 = 4.4: a factor of 5 would leave too few pixels
+    assert small.shape == (120, 160) and small.shape[1] >= 150
+    np.testing.assert_array_equal(small, img[::4, ::4])
+    # a factor that does not divide the size: the last incomplete block is left out
+    small, f = shrink_for_tile(img[:479, :638], (150.0, 110.0))
+    assert f == 4 and small.shape == (119, 159)
+    np.testing.assert_array_equal(small, img[:476:4, :636:4])
+
+
+@pytest.mark.parametrize("tile", [(400.0, 300.0), (700.0, 700.0), (0.0, 0.0), (-1.0, 50.0)])
+def test_shrink_for_tile_leaves_maps_that_fit_or_unknown_tiles_alone(tile):
+    img = np.ones((480, 640), np.float32)
+    small, f = shrink_for_tile(img, tile)
+    assert f == 1 and small is img
+
+
+def test_grid_draws_big_maps_shrunk_in_map_coordinates_and_finer_when_bigger(qtbot):
+    grid = FeatureMapGrid()
+    qtbot.addWidget(grid)
+    grid.resize(700, 300)
+    grid.show()
+    qtbot.waitExposed(grid)
+    maps = np.random.default_rng(0).standard_normal((8, 476, 636)).astype(np.float32)
+    grid.set_maps(maps, (-3, 3), True, [str(i) for i in range(8)], 0)
+    qtbot.waitUntil(lambda: grid._tiles[0][0].width() > 0, timeout=WAIT)
+    grid.set_maps(maps, (-3, 3), True, [str(i) for i in range(8)], 0)  # with the tiles laid out
+    vb, item, _ = grid._tiles[2]
+    f = 636 // item.image.shape[1]
+    assert f >= 2 and item.image.shape[1] >= vb.width()  # one value per screen pixel at least
+    np.testing.assert_array_equal(item.image, maps[2][: (476 // f) * f: f, : (636 // f) * f: f])
+    rect = item.mapRectToParent(item.boundingRect())  # the tile's coordinates are the map's pixels
+    assert rect.left() == 0 and rect.top() == 0
+    assert rect.width() == pytest.approx((636 // f) * f) and rect.height() == pytest.approx((476 // f) * f)
+    small_width = item.image.shape[1]
+    grid.resize(2600, 1400)  # bigger tiles: the maps are drawn again from more of their pixels
+    qtbot.waitUntil(lambda: grid._tiles[2][1].image.shape[1] > small_width, timeout=WAIT)
+    rect = item.mapRectToParent(item.boundingRect())
+    assert rect.width() == pytest.approx(636 // (636 // item.image.shape[1]) * (636 // item.image.shape[1]), abs=8)
+
+
+def test_grid_touches_labels_and_borders_only_when_they_change(qtbot, monkeypatch):
+    grid = FeatureMapGrid()
+    qtbot.addWidget(grid)
+    maps = np.zeros((3, 10, 10), np.float32)
+    grid.set_maps(maps, (0, 1), False, ["a", "b", "c"], 1)
+    calls = []
+    for _, _, label in grid._tiles:
+        monkeypatch.setattr(label, "setText", lambda text, calls=calls: calls.append(text))
+    borders = []
+    for vb, _, _ in grid._tiles:
+        monkeypatch.setattr(vb, "setBorder", lambda *a, borders=borders: borders.append(a))
+    grid.set_maps(maps + 1, (0, 1), False, ["a", "b", "c"], 1)
+    assert calls == [] and borders == []
+    grid.set_maps(maps, (0, 1), False, ["a", "B", "c"], 2)
+    assert calls == ["B"] and len(borders) == 3
+
+
+# ------------------------------------------------------------------ image views
+
+
+def test_lookup_tables_are_shared_and_read_only():
+    assert lut(True) is lut(True) and lut(False) is lut(False) and lut(True) is not lut(False)
+    with pytest.raises(ValueError):
+        lut(True)[0, 0] = 1
+
+
+def test_uint8_rgb_is_drawn_as_it_is_and_the_colour_bar_follows_the_sign(qtbot):
+    view = ImageView("t", colorbar=True)
+    qtbot.addWidget(view)
+    rgb = frame(1)
+    view.set_image(rgb, levels=(0, 255))
+    assert view.item.levels is None and view.item.image is not None
+    np.testing.assert_array_equal(view.item.image, rgb)
+    m = np.linspace(-1, 1, 100, dtype=np.float32).reshape(10, 10)
+    view.set_image(m, (-1, 1), signed=True)
+    assert view.bar.colorMap() is DIVERGING
+    view.set_image(m, (-1, 1), signed=True)
+    assert view.bar.colorMap() is DIVERGING and tuple(view.bar.levels()) == (-1, 1)
+    view.set_image(m + 1, (0, 2), signed=False)
+    assert view.bar.colorMap() is GRAY and tuple(view.bar.levels()) == (0, 2)
+
+
+def test_same_title_is_not_set_again(qtbot, monkeypatch):
+    view = ImageView("first")
+    qtbot.addWidget(view)
+    calls = []
+    monkeypatch.setattr(view.title, "setText", lambda text: calls.append(text))
+    view.set_title("first")
+    view.set_title("second")
+    assert calls == ["second"]
+
+
+def test_class_bars_relabel_only_the_texts_that_change(qtbot):
+    bars = ClassBarsView()
+    qtbot.addWidget(bars)
+    bars.set_values([0.1, 0.9], ["a", "b"], highlight=1)
+    first = [t.textItem.toPlainText() for t in bars._texts]
+    assert first == ["10%", "90%"]
+    item = bars._texts[0].textItem
+    set_calls = []
+    original = bars._texts[0].setText
+    bars._texts[0].setText = lambda text: (set_calls.append(text), original(text))
+    bars.set_values([0.1004, 0.8996], ["a", "b"], highlight=1)  # still "10%": the text stays
+    assert set_calls == [] and item.toPlainText() == "10%"
+    assert bars._texts[0].pos().x() == pytest.approx(100 * 0.1004 + 1)  # the label follows its bar
+    bars.set_values([0.5, 0.5], ["a", "b"], highlight=0)
+    assert set_calls == ["50%"] and [t.textItem.toPlainText() for t in bars._texts] == ["50%", "50%"]
+
+
+# ------------------------------------------------------------------ the window
+
+
+def test_playground_views_skip_frames_behind_another_tab_and_catch_up(qtbot, window):
+    w, st = window, window.state
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_color("rgb")
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_image(frame(1), "first")
+    np.testing.assert_array_equal(w.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
+    w.center.setCurrentIndex(1)  # Inside the network
+    drawn_before = w.input_view.item.image
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # still announced: the outputs are handled
+        st.set_image(frame(2, 90, 130), "second")
+    assert w.input_view.item.image is drawn_before  # not redrawn while nobody sees it
+    assert w.output_view.image_shape != st.result.maps.shape[1:]
+    assert "computed in" in w.timing_label.text()  # the status bar still tells the time
+    w.center.setCurrentIndex(0)  # back: the newest image and result, exactly
+    np.testing.assert_array_equal(w.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
+    assert w.output_view.image_shape == st.result.maps.shape[1:]
+    k, ho, wo = st.result.maps.shape
+    assert w.tabs.tabText(0) == f"Bank output {wo} x {ho} x {k}"
+    assert w.input_view.title.text == "Input 130 x 90 x 3"
+
+
+def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
+    w, st = window, window.state
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_color("rgb")
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_color("gray")
+    np.testing.assert_array_equal(w.input_view.item.image, st.input[0])
+    assert not w.tabs.isTabEnabled(1)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("pool", pool="max", pool_kernel=2, pool_stride=2)
+    assert w.tabs.isTabEnabled(1) and w.tabs.tabText(1).startswith("Pooled ")
+
+
+def test_training_bars_skip_frames_behind_a_dock_tab_and_catch_up(qtbot, window):
+    w, net = window, window.net
+    w.math_dock.raise_()  # Filter math in front, Training tabbed behind it
+    qtbot.waitUntil(lambda: out_of_sight(w.training_panel), timeout=WAIT)
+    with qtbot.waitSignal(net.activationsChanged, timeout=WAIT):
+        net.set_image(frame(3, 64, 64))
+    behind = w.training_panel.probability_bars.values.copy()
+    with qtbot.waitSignal(net.activationsChanged, timeout=WAIT):
+        net.set_image(255 - frame(3, 64, 64))
+    assert w.training_panel._bars_stale
+    np.testing.assert_array_equal(w.training_panel.probability_bars.values, behind)
+    w.training_dock.raise_()
+    qtbot.waitUntil(lambda: not w.training_panel._bars_stale, timeout=WAIT)
+    np.testing.assert_allclose(w.training_panel.probability_bars.values, net.probabilities)
+    assert not out_of_sight(w.training_panel)
+
+
+def test_out_of_sight_is_false_for_widgets_of_windows_not_shown(qtbot):
+    view = ImageView("t")
+    qtbot.addWidget(view)
+    assert not out_of_sight(view)  # tests and windows being built draw as usual
+
+
+def test_filters_panel_keeps_its_cells_when_only_the_image_changes(qtbot, window, monkeypatch):
+    w, st = window, window.state
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_color("rgb")
+    calls = []
+    original = w.filters_panel.editor.set_filter
+    monkeypatch.setattr(w.filters_panel.editor, "set_filter", lambda *a, **k: (calls.append(a), original(*a, **k)))
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_image(frame(4), "a frame")
+    assert calls == []
+    rng = np.random.default_rng(0)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.edit("new bank", bank=FilterBank(rng.standard_normal((2, 3, 3, 3)).astype(np.float32),
+                                            np.zeros(2, np.float32), ["a", "b"]))
+    assert calls and calls[-1][0].shape == (3, 3, 3)  # a new bank: the cells follow
+    n = len(calls)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_color("gray")  # a gray image makes a one-channel bank: the cells follow
+    assert len(calls) > n and w.filters_panel.editor._values.shape[0] == 1
