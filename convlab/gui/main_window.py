@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+    QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
     QTabWidget, QWidget,
 )
 
@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
         self.live_dock = self._dock("Live", "dock-live", self.live_panel, Qt.LeftDockWidgetArea, scroll=True)
         self.capture_dock = self._dock("Capture", "dock-capture", self.capture_panel, Qt.LeftDockWidgetArea,
                                        scroll=True)
+        # the left docks are as wide as the Live panel's buttons need (no sideways scrolling)
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.live_dock.setMinimumWidth(self.live_panel.minimumSizeHint().width() + bar + 6)
         self.tabifyDockWidget(self.filters_dock, self.layers_dock)
         self.tabifyDockWidget(self.math_dock, self.training_dock)
         self.tabifyDockWidget(self.source_dock, self.live_dock)
