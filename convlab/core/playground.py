@@ -2,14 +2,15 @@
 arithmetic behind any output pixel, pooling and a 1x1 mix after the bank, and display scaling.
 
 Pixel values stay on the 0-255 scale of the image, so "clamp to [0, 255]" means what it says.
-The bank runs on ``cv2.filter2D`` (one call per filter and channel, on the input padded by the
-engine's own ``pad2d``), which a test proves equal to ``functional.conv2d_forward``; pooling and
-the 1x1 mix run on the engine's layers. Shapes, parameter counts and formulas come from the same
-``OutputSize`` the layers use.
+The bank runs on ``cv2.filter2D`` (one call per filter and channel, or one per filter when its
+channels share a kernel; see ``_bank_maps``), which tests prove equal to ``functional.conv2d_forward``;
+pooling and the 1x1 mix run on the engine's layers. Shapes, parameter counts and formulas come from
+the same ``OutputSize`` the layers use.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -175,23 +176,151 @@ def apply_bank(x: np.ndarray, bank: FilterBank, settings: ConvSettings, post: Po
     if bank.channels != c:
         raise ValueError(f"the filters have {bank.channels} channel(s) but the image has {c}")
     math = check_geometry((h, w), bank.size, settings)
-    ho, wo = math[0].size, math[1].size
-    xp = F.pad2d(x[None], settings.padding, settings.padding, settings.padding_mode)[0]
-    s = settings.stride
-    maps = np.empty((bank.count, ho, wo), np.float32)
-    for k in range(bank.count):
-        acc = None
-        for ch in range(c):
-            kern = dilate_kernel(bank.weights[k, ch], settings.dilation)
-            # anchor (0, 0): out[y, x] = sum K[i, j] src[y + i, x + j], a cross-correlation;
-            # the border cv2 invents past the bottom/right is cropped away below
-            full = cv2.filter2D(xp[ch], cv2.CV_32F, kern, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-            acc = full if acc is None else acc + full
-        maps[k] = acc[: s * (ho - 1) + 1 : s, : s * (wo - 1) + 1 : s] + bank.biases[k]
-    result = BankResult(maps, math)
+    result = BankResult(_bank_maps(np.ascontiguousarray(x, dtype=np.float32), bank, settings, math), math)
     if post is not None:
         _apply_post(result, post)
     return result
+
+
+# Live video runs the bank on every frame in a worker thread while the GUI thread runs Python:
+# each return from an OpenCV / NumPy call that let go of the GIL may wait up to the switch interval
+# (5 ms) to get it back, so the bank is built to make few large native calls, not many small ones.
+#   * one cv2.filter2D per (filter, channel): channel 0 straight into the output maps with the bias
+#     as its delta, the other channels into scratch planes, then added by one cv2.add per channel
+#     for all the filters at once (the maps are one (K*H, W) image); 8 filters of 3 channels are
+#     24 + 2 calls, where adding per filter would be 24 + 16;
+#   * a filter whose channels all hold one kernel up to a scale (a spatial preset on an RGB image
+#     puts kernel / C on every channel) is that kernel on the scaled sum of the channels: one call,
+#     not C; the sums are made once per call by one einsum, shared by the filters that need them;
+#   * the padding is the border cv2 invents (anchor at (p, p)) when it is at most "same" padding
+#     (2p <= the dilated kernel's span - 1), so no padded copy of the image is made;
+#   * the filter2D plan (kernels dilated, sums found) is cached on the weights' values.
+# cv2.dnn (one Conv layer from a tiny ONNX model: one call for the whole bank) was measured and
+# not taken: it needs about twice filter2D's CPU time for these shapes (OpenCV 5.0, 8x3x5x5 on
+# 640x480), so it only wins when the other thread holds the GIL nearly all the time, and then it
+# takes a core from that thread. benchmarks/bench_bank.py --dnn prints both.
+
+_BORDERS = {"zeros": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101, "replicate": cv2.BORDER_REPLICATE}
+_SHARED_TOLERANCE = 1e-6  # relative residual under which a filter's channels count as one kernel
+_PLAN_CACHE_SIZE = 8
+_SCRATCH_BYTES = 32 << 20  # planes held at once for the second and later terms of the filters
+
+
+@dataclass(frozen=True)
+class _BankPlan:
+    """The bank as filter2D calls. Sources 0..C-1 are the input channels, C + m the m-th row of
+    ``mixes`` applied to them; each filter is a sum of (source, dilated kernel) terms plus its bias."""
+
+    mixes: np.ndarray  # (M, C) float32
+    terms: tuple[tuple[tuple[int, np.ndarray], ...], ...]  # per filter
+    biases: tuple[float, ...]
+
+
+_plans: dict[tuple, _BankPlan] = {}
+_plans_lock = threading.Lock()
+
+
+def _channel_scales(wk: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scales (C,), kernel (F, F)) when channel c of wk (C, F, F) is scales[c] * kernel; else None.
+
+    The kernel is the channel with the largest tap (scale 1 exactly), so replicated channels are
+    found exactly; wk must not be all zeros.
+    """
+    flat = wk.reshape(wk.shape[0], -1).astype(np.float64)
+    r = int(np.abs(flat).max(axis=1).argmax())
+    scales = flat @ flat[r] / (flat[r] @ flat[r])
+    if np.abs(flat - scales[:, None] * flat[r]).max() > _SHARED_TOLERANCE * np.abs(flat[r]).max():
+        return None
+    return scales.astype(np.float32), wk[r]
+
+
+def _build_plan(weights: np.ndarray, biases: np.ndarray, dilation: int) -> _BankPlan:
+    c = weights.shape[1]
+    mixes: dict[bytes, int] = {}  # scales -> source index
+    terms = []
+    for wk in weights:
+        used = [ch for ch in range(c) if wk[ch].any()]  # an all-zero channel adds nothing
+        shared = _channel_scales(wk[used]) if len(used) > 1 else None
+        if shared is None:
+            filt = [(ch, wk[ch]) for ch in used]
+        else:
+            scales = np.zeros(c, np.float32)
+            scales[used] = shared[0]
+            filt = [(mixes.setdefault(scales.tobytes(), c + len(mixes)), shared[1])]
+        terms.append(tuple((src, np.ascontiguousarray(dilate_kernel(k, dilation), np.float32)) for src, k in filt))
+    rows = [np.frombuffer(key, np.float32) for key in mixes]  # dicts keep insertion order: index c + i
+    return _BankPlan(np.array(rows, np.float32).reshape(len(rows), c), tuple(terms), tuple(float(b) for b in biases))
+
+
+def _plan(bank: FilterBank, dilation: int) -> _BankPlan:
+    w = bank.weights
+    key = (w.shape, w.tobytes(), bank.biases.tobytes(), dilation)
+    with _plans_lock:
+        plan = _plans.get(key)
+    if plan is None:
+        plan = _build_plan(w, bank.biases, dilation)
+        with _plans_lock:
+            while len(_plans) >= _PLAN_CACHE_SIZE:
+                del _plans[next(iter(_plans))]  # oldest first
+            _plans[key] = plan
+    return plan
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as (start, stop) runs of consecutive numbers: [0, 1, 2, 5] -> [(0, 3), (5, 6)]."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+def _bank_maps(x: np.ndarray, bank: FilterBank, settings: ConvSettings, math) -> np.ndarray:
+    """The K maps of the bank on x (C, H, W) float32, as conv2d_forward computes them."""
+    ho, wo = math[0].size, math[1].size
+    s, p = int(settings.stride), int(settings.padding)
+    reach = int(settings.dilation) * (bank.size - 1)  # the dilated kernel spans reach + 1 pixels
+    plan = _plan(bank, int(settings.dilation))
+    if 2 * p <= reach:
+        # anchor (p, p): out[y, x] = sum K[i, j] src[y + i - p, x + j - p], a cross-correlation whose
+        # taps past the edge read the border cv2 invents (0, reflect-101 or replicate), i.e. the
+        # padding; out[y*s, x*s] for the kept pixels never reads further than p past the edge
+        src, anchor, border = x, (p, p), _BORDERS[settings.padding_mode]
+    else:
+        # more padding than the kernel reaches: pad first, anchor (0, 0); the border cv2 invents
+        # past the bottom/right is only read by pixels cropped away below
+        src, anchor, border = F.pad2d(x[None], p, p, settings.padding_mode)[0], (0, 0), cv2.BORDER_CONSTANT
+    sources = list(src)
+    if len(plan.mixes):
+        sources += list(np.einsum("mc,chw->mhw", plan.mixes, src))
+    hs, ws = src.shape[1:]
+    direct = s == 1 and (hs, ws) == (ho, wo)  # filter2D's output is the map itself
+    keep = (slice(None), slice(None, s * (ho - 1) + 1, s), slice(None, s * (wo - 1) + 1, s))
+    count, depth = len(plan.terms), max(len(t) for t in plan.terms)
+    maps = np.empty((count, ho, wo), np.float32)
+    # filters in groups whose scratch planes stay under _SCRATCH_BYTES (all 8 of a 640x480 bank)
+    group = max(1, min(count, _SCRATCH_BYTES // (4 * hs * ws * max(1, depth - direct))))
+    for k0 in range(0, count, group):
+        ks = range(k0, min(count, k0 + group))
+        acc = maps[ks.start : ks.stop] if direct else np.empty((len(ks), hs, ws), np.float32)
+        extra = np.empty((depth - 1, len(ks), hs, ws), np.float32) if depth > 1 else None
+        for j, k in enumerate(ks):
+            bias = plan.biases[k]
+            if not plan.terms[k]:
+                acc[j].fill(bias)
+            for i, (si, kern) in enumerate(plan.terms[k]):
+                dst = acc[j] if i == 0 else extra[i - 1, j]
+                cv2.filter2D(sources[si], cv2.CV_32F, kern, dst=dst, anchor=anchor, delta=bias if i == 0 else 0.0,
+                             borderType=border)
+        for i in range(1, depth):  # the i-th terms of the group's filters: one cv2.add per run of filters
+            for a, b in _runs([j for j, k in enumerate(ks) if len(plan.terms[k]) > i]):
+                rows = acc[a:b].reshape(-1, ws)
+                cv2.add(rows, extra[i - 1, a:b].reshape(-1, ws), dst=rows)
+        if not direct:
+            maps[ks.start : ks.stop] = acc[keep]
+    return maps
 
 
 def _apply_post(result: BankResult, post: PostSettings) -> None:
@@ -203,8 +332,11 @@ def _apply_post(result: BankResult, post: PostSettings) -> None:
         pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel, post.pool_stride, 0, 1))
         if pm[0].size <= 0 or pm[1].size <= 0 or post.pool_kernel < 1 or post.pool_stride < 1:
             raise ValueError(f"a {post.pool_kernel}x{post.pool_kernel} pool does not fit the {h}x{w} maps")
-        fn = F.maxpool2d_forward if post.pool == "max" else F.avgpool2d_forward
-        out = fn(out[None], post.pool_kernel, post.pool_stride)[0][0]
+        if post.pool_kernel == post.pool_stride and h % post.pool_kernel == 0:
+            out = _pool_tiles(out, post.pool, post.pool_kernel, pm[1].size)
+        else:
+            fn = F.maxpool2d_forward if post.pool == "max" else F.avgpool2d_forward
+            out = fn(out[None], post.pool_kernel, post.pool_stride)[0][0]
         result.pooled, result.pool_math = out, pm
     if post.mix is not None:
         mix = np.asarray(post.mix, np.float32)
@@ -213,6 +345,26 @@ def _apply_post(result: BankResult, post: PostSettings) -> None:
         bias = np.zeros(mix.shape[0], np.float32) if post.mix_bias is None else np.asarray(post.mix_bias, np.float32)
         mixed, _ = F.conv2d_forward(out[None], mix[:, :, None, None], bias)
         result.mixed = mixed[0]
+
+
+def _pool_tiles(maps: np.ndarray, kind: str, k: int, wo: int) -> np.ndarray:
+    """Pooling over k x k tiles (stride k) of (K, H, W) maps with H a multiple of k, in 1 to 2(k-1)
+    large calls where the engine's pooling makes k*k: the maps are one (K*H, W) image whose rows
+    k*i .. k*i + k-1 belong to the same map. Max: the row maxima of each tile, then their column
+    maxima; average: cv2's area resize, which averages whole tiles for a whole-number scale."""
+    n, h, _ = maps.shape
+    rows = maps.reshape(n * h, -1)[:, : wo * k]
+    if k == 1:
+        return np.ascontiguousarray(rows).reshape(n, h, wo)
+    if kind == "avg":
+        return cv2.resize(rows, (wo, n * h // k), interpolation=cv2.INTER_AREA).reshape(n, h // k, wo)
+    tall = cv2.max(rows[0::k], rows[1::k])
+    for i in range(2, k):
+        cv2.max(tall, rows[i::k], dst=tall)
+    out = np.maximum(tall[:, 0::k], tall[:, 1::k])
+    for j in range(2, k):
+        np.maximum(out, tall[:, j::k], out=out)
+    return out.reshape(n, h // k, wo)
 
 
 def mix_weights(kind: str, m: int, k: int, seed: int = 0) -> np.ndarray:

@@ -117,3 +117,154 @@ def test_image_to_input_and_bank_errors():
         FilterBank(np.zeros((3, 3)), None)
     with pytest.raises(ValueError, match="finite"):
         FilterBank(np.full((1, 1, 3, 3), np.nan), None)
+
+
+# --------------------------------------------------------------------------- the bank's fast paths
+# apply_bank makes few large native calls (see _bank_maps): the padding is cv2's own border when the
+# kernel reaches that far, filters whose channels share one kernel run once on a channel mix, and
+# all-zero channels are skipped. Every path must still equal the engine's conv2d.
+
+
+def structured_bank(k, c, f, rng):
+    """Filters of every kind the fast paths tell apart: random; one kernel / C on every channel
+    (a spatial preset on RGB); one kernel scaled per channel; one channel only; all zeros."""
+    w = rng.standard_normal((k, c, f, f)).astype(np.float32)
+    scales = np.array([0.299, -0.587, 0.114], np.float32)[:c, None, None]
+    for i in range(k):
+        kern = rng.standard_normal((f, f)).astype(np.float32)
+        kind = i % 5
+        if kind == 1:
+            w[i] = kern / np.float32(c)
+        elif kind == 2:
+            w[i] = kern[None] * scales
+        elif kind == 3:
+            w[i] = 0
+            w[i, c // 2] = kern
+        elif kind == 4:
+            w[i] = 0
+    return FilterBank(w, rng.standard_normal(k).astype(np.float32), [])
+
+
+@pytest.mark.parametrize("f", [1, 3, 5, 11])
+@pytest.mark.parametrize("c", [1, 3])
+@pytest.mark.parametrize("k", [1, 16])
+@pytest.mark.parametrize("kind", ["random", "structured"])
+def test_every_bank_path_equals_engine_conv2d(f, c, k, kind):
+    rng = np.random.default_rng(f * 100 + c * 10 + k)
+    x = (rng.random((c, 33, 37)) * 255).astype(np.float32)
+    b = bank(k, c, f) if kind == "random" else structured_bank(k, c, f, rng)
+    if k == 1 and kind == "structured":
+        b = FilterBank(np.repeat(b.weights[:1, :1], c, axis=1) / np.float32(c), b.biases, [])  # shared kernel
+    for stride in (1, 2, 3):
+        for padding in (0, 1, 2, 3):
+            for mode in ("zeros", "reflect", "replicate"):
+                for dilation in (1, 2, 3):
+                    s = ConvSettings(stride, padding, mode, dilation)
+                    got = apply_bank(x, b, s).maps
+                    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64),
+                                              b.biases.astype(np.float64), stride, padding, dilation, mode)
+                    assert got.shape == ref.shape[1:] and got.dtype == np.float32 and got.flags.c_contiguous, s
+                    err = np.abs(got - ref[0]).max()
+                    assert err <= 1e-5 * max(np.abs(ref).max(), 1.0), (s, err)
+
+
+@pytest.mark.parametrize("group", [1, 3, 7])
+def test_a_large_bank_runs_in_groups_of_filters_alike(monkeypatch, group):
+    from convlab.core import playground
+
+    rng = np.random.default_rng(group)
+    x = (rng.random((3, 21, 26)) * 255).astype(np.float32)
+    b = structured_bank(16, 3, 5, rng)
+    for s in (ConvSettings(1, 2, "reflect"), ConvSettings(2, 1, "replicate"), ConvSettings(1, 0)):
+        # scratch for `group` filters: 2 planes each for channels 1 and 2, one more when the maps
+        # are cropped or strided from filter2D's full-size output
+        planes = 2 if (s.stride, s.padding) == (1, 2) else 3
+        monkeypatch.setattr(playground, "_SCRATCH_BYTES", group * planes * 4 * 21 * 26)
+        got = apply_bank(x, b, s).maps
+        ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64),
+                                  s.stride, s.padding, s.dilation, s.padding_mode)
+        np.testing.assert_allclose(got, ref[0], rtol=1e-5, atol=1e-3)
+
+
+def test_a_random_bank_adds_its_channels_in_one_call_per_channel(monkeypatch):
+    import cv2
+
+    calls = []
+    real = cv2.add
+    monkeypatch.setattr(cv2, "add", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    apply_bank((RNG.random((3, 30, 40)) * 255).astype(np.float32), bank(k=8, c=3, f=5), ConvSettings(1, 2))
+    assert len(calls) == 2  # channels 1 and 2 of all 8 filters, not 2 per filter
+
+
+def _count_filter2d(monkeypatch):
+    import cv2
+
+    calls = []
+    real = cv2.filter2D
+    monkeypatch.setattr(cv2, "filter2D", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    return calls
+
+
+def test_a_preset_bank_on_rgb_runs_one_filter2d_per_filter(monkeypatch):
+    from convlab.core import kernels
+
+    keys = ["sobel_x", "sobel_y", "laplacian", "box_blur", "gaussian_5", "sharpen", "rgb_to_luma", "red_minus_green"]
+    ws = [kernels.resize_kernel(kernels.preset(key).filter(3), 5) for key in keys]
+    b = FilterBank(np.stack(ws), np.zeros(len(keys), np.float32), keys)
+    x = (RNG.random((3, 40, 50)) * 255).astype(np.float32)
+    calls = _count_filter2d(monkeypatch)
+    got = apply_bank(x, b, ConvSettings(1, 2)).maps
+    assert len(calls) == len(keys)  # not 3 per filter: the channels share the kernel (mixers: scaled)
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64), 1, 2)
+    np.testing.assert_allclose(got, ref[0], rtol=1e-5, atol=1e-3)
+    calls.clear()
+    apply_bank(x, bank(k=4, c=3, f=5), ConvSettings(1, 2))
+    assert len(calls) == 12  # random filters: one call per filter and channel
+
+
+def test_the_cached_plan_follows_weights_edited_in_place():
+    x = (RNG.random((3, 20, 24)) * 255).astype(np.float32)
+    b = bank(k=2, c=3, f=3)
+    s = ConvSettings(1, 1)
+    before = apply_bank(x, b, s).maps
+    b.weights[1, 2, 1, 1] += 5.0  # the kernel editor may change the array itself
+    b.biases[0] = 7.0
+    after = apply_bank(x, b, s).maps
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64), 1, 1)
+    np.testing.assert_allclose(after, ref[0], rtol=1e-5, atol=1e-3)
+    assert not np.allclose(before, after)
+
+
+def test_apply_bank_from_two_threads_at_once():
+    import threading
+
+    jobs = [((RNG.random((3, 30, 40)) * 255).astype(np.float32), bank(k=4, c=3, f=5), ConvSettings(1, 2, "reflect")),
+            ((RNG.random((1, 25, 35)) * 255).astype(np.float32), bank(k=3, c=1, f=3), ConvSettings(2, 1))]
+    refs = [apply_bank(x, b, s).maps for x, b, s in jobs]
+    bad = []
+
+    def run(i):
+        for _ in range(30):
+            x, b, s = jobs[i]
+            if not np.array_equal(apply_bank(x, b, s).maps, refs[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+@pytest.mark.parametrize("kernel,stride", [(2, 2), (3, 3), (4, 4), (1, 1), (3, 2), (2, 1)])
+@pytest.mark.parametrize("hw", [(24, 30), (24, 31), (25, 30)])
+def test_pooling_after_the_bank_equals_the_engine_pooling(pool, kernel, stride, hw):
+    x = (RNG.random((3,) + hw) * 255).astype(np.float32)
+    r = apply_bank(x, bank(k=5, c=3, f=3), ConvSettings(1, 1), PostSettings(pool, kernel, stride))
+    fn = F.maxpool2d_forward if pool == "max" else F.avgpool2d_forward
+    ref = fn(r.maps[None], kernel, stride)[0][0]
+    assert r.pooled.shape == ref.shape and r.pooled.flags.c_contiguous
+    assert r.pool_math[0].size == ref.shape[1] and r.pool_math[1].size == ref.shape[2]
+    np.testing.assert_allclose(r.pooled, ref, rtol=1e-6, atol=1e-3)
