@@ -22,6 +22,7 @@ Data flows one way: source -> LiveSource -> LivePipeline -> LabState / NetworkSt
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -47,6 +48,12 @@ STAGES = {
     "draw": "drawing",
 }
 STALL_SECONDS = 3.0  # a frame whose bank result never came is given up after this long
+# While a live source is attached, Python hands the GIL between threads every 0.5 ms instead of
+# every 5 ms.  The BankWorker's filter2D calls each let go of the GIL, and each must take it back
+# from a GUI thread that is busy running Python (drawing the previous frame): with the default
+# interval every one of those ~26 returns may wait up to 5 ms (benchmarks/bench_bank.py measures
+# the bank at 149 ms per frame against a busy thread, 26 ms with the short interval).
+LIVE_SWITCH_INTERVAL = 0.0005
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +270,7 @@ class LivePipeline(QObject):
         self.name = "live"
         self._live: LiveSource | None = None
         self._counted: LiveSource | None = None  # the source whose dropped frames the stats show
+        self._saved_switch: float | None = None  # sys.getswitchinterval() before live mode
         self._pending: Frame | None = None
         self._frame: Frame | None = None  # the frame being processed
         self._started_at = 0.0
@@ -289,10 +297,21 @@ class LivePipeline(QObject):
                 pass
         self._live = live
         self._pending = None
+        self._set_switch_interval(live is not None)
         if live is not None:
             self._counted = live
             self.name = f"live: {live.description}"
             live.frameReady.connect(self.offer)
+
+    def _set_switch_interval(self, live: bool) -> None:
+        """The short GIL switch interval while a source is attached (process-wide; the previous
+        value comes back when the source is detached)."""
+        if live and self._saved_switch is None:
+            self._saved_switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._saved_switch, LIVE_SWITCH_INTERVAL))
+        elif not live and self._saved_switch is not None:
+            sys.setswitchinterval(self._saved_switch)
+            self._saved_switch = None
 
     @property
     def busy(self) -> bool:

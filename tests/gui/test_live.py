@@ -322,6 +322,7 @@ def test_switching_sources_leaks_neither_threads_nor_captures(qtbot, panel, vide
     for n in range(3):
         cv2.imwrite(str(folder / f"f{n}.png"), numbered_frame(n))
     captures = CountingCaptures(video)
+    switch = sys.getswitchinterval()
     for i in range(20):
         kind = i % 3
         if kind == 0:
@@ -333,7 +334,9 @@ def test_switching_sources_leaks_neither_threads_nor_captures(qtbot, panel, vide
         with qtbot.waitSignal(panel.frameProcessed, timeout=WAIT):
             assert panel.open_source(source)
         assert len(source_threads()) <= 1  # the previous reader was joined
+        assert sys.getswitchinterval() <= 0.0005  # the GIL changes hands often while live
     panel.stop()
+    assert sys.getswitchinterval() == switch  # and as before once stopped
     assert source_threads() == [] and live_sources() == []
     assert captures.opened == captures.released == 7
     assert not panel.running and "Stopped" in panel.status_label.text()
