@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
@@ -14,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import __version__
-from convlab.core.images import ImageError, read_image
+from convlab.core.images import ImageError, read_image, to_rgb
 from convlab.core.presets import model_presets
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
@@ -69,7 +68,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.last_error = ""
         self._pinned = None  # (filter, y, x) clicked on the output
-        self._stale_views: set[str] = set()  # playground views to draw when its tab is shown again
+        self._playground_stale = False  # the playground's views skipped a change while hidden
         self.state = LabState(self)
         self.net = NetworkState(self.state.undo_stack, self)
         self.worker = BankWorker() if threaded else None
@@ -554,33 +553,23 @@ class MainWindow(QMainWindow):
         return self.center.currentIndex() == 0
 
     def _center_changed(self, index: int) -> None:
-        if index != 0:
-            return
-        stale, self._stale_views = self._stale_views, set()
-        if "input" in stale:
+        if index == 0 and self._playground_stale:
             self.draw_input()
-        if "outputs" in stale:
             self.draw_outputs()
 
     def draw_input(self) -> None:
+        self._pinned = None  # a new image: the pinned pixel is forgotten
         if not self._playground_shown():
-            self._stale_views.add("input")
-            self._pinned = None  # a new image: the pinned pixel is forgotten, as when it is drawn
+            self._playground_stale = True
             return
-        self._stale_views.discard("input")
         x = self.state.input
         if x is None:
             self.input_view.clear_image()
             return
         c, h, w = x.shape
-        if c == 1:
-            img = x[0]
-        else:  # (3, H, W) float on 0-255 -> (H, W, 3) uint8; cv2.merge is ~20x faster than a transposed copy
-            u = x.astype(np.uint8)
-            img = cv2.merge([u[0], u[1], u[2]])
-        self.input_view.set_image(img, levels=(0, 255))
+        # RGB: the lab's own uint8 pixels, which the float input was made from
+        self.input_view.set_image(x[0] if c == 1 else to_rgb(self.state.image), levels=(0, 255))
         self.input_view.set_title(f"Input {w} x {h} x {c}")
-        self._pinned = None
         self.input_view.clear_overlay()
 
     def draw_outputs(self) -> None:
@@ -589,18 +578,21 @@ class MainWindow(QMainWindow):
         st = self.state
         r = st.result
         if not self._playground_shown():
-            self._stale_views.add("outputs")
-            self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if r is not None and st.compute_ms else "")
-            if r is not None and self._pinned is not None:
-                self.explain(*self._pinned[1:], pin=True)
-            self.outputDrawn.emit()
-            return
-        self._stale_views.discard("outputs")
+            self._playground_stale = True
+        else:
+            self._playground_stale = False
+            self._draw_output_views()
+        self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if r is not None and st.compute_ms else "")
+        if r is not None and self._pinned is not None:
+            self.explain(*self._pinned[1:], pin=True)
+        self.outputDrawn.emit()
+
+    def _draw_output_views(self) -> None:
+        st = self.state
+        r = st.result
         if r is None:
             self.output_view.clear_image()
             self.output_view.set_title(f'<span style="color:#b91c1c">{st.error}</span>')
-            self.timing_label.setText("")
-            self.outputDrawn.emit()
             return
         d = display(r.maps, st.display_mode)
         k = st.selected
@@ -612,10 +604,6 @@ class MainWindow(QMainWindow):
         self.grid.set_maps(d.image, d.levels, d.signed, [f"{i + 1}: {n}" for i, n in enumerate(st.bank.names)], k)
         self._draw_post(r, st.display_mode)
         self._set_tab(0, f"Bank output {wo} x {ho} x {r.maps.shape[0]}")
-        self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if st.compute_ms else "")
-        if self._pinned is not None:
-            self.explain(*self._pinned[1:], pin=True)
-        self.outputDrawn.emit()
 
     def _draw_post(self, r, mode: str) -> None:
         for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2, "1x1 mixed")):
