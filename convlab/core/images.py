@@ -32,6 +32,7 @@ __all__ = [
     "to_rgb",
     "downscale_to_fit",
     "encode_png",
+    "colorize",
 ]
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -257,6 +258,40 @@ def downscale_to_fit(img: np.ndarray, max_side: int) -> tuple[np.ndarray, bool]:
     scale = max_side / max(height, width)
     new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(img, new_size, interpolation=cv2.INTER_AREA), True
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float], table: np.ndarray) -> np.ndarray:
+    """Map values to colours: ``levels = (lo, hi)`` spread over the rows of ``table``, a
+    (256, 3) uint8 colour table; below ``lo`` is row 0, from ``hi`` on row 255 (NaN: row 0).
+
+    The row of a value v is floor(256 (v - lo) / (hi - lo)), clipped to 0..255, the rule
+    pyqtgraph's ImageItem uses (one row up in the last 1/1024 of a row).  Returns
+    (H, W) uint8 gray when the table is gray (all three columns equal), else (H, W, 3) RGB.
+
+    The drawing views hand the result to pyqtgraph as it is: two vectorised OpenCV passes, where
+    pyqtgraph would rescale in numpy and rebuild a 256-entry Qt colour table in Python for every
+    image on every frame.
+    """
+    table = np.asarray(table)
+    if table.shape != (256, 3) or table.dtype != np.uint8:
+        raise ValueError(f"expected a (256, 3) uint8 colour table, got {table.shape} {table.dtype}")
+    v = np.asarray(values)
+    if v.ndim != 2:
+        raise ValueError(f"expected an (H, W) array of values, got shape {v.shape}")
+    gray = bool(np.array_equal(table[:, 0], table[:, 1]) and np.array_equal(table[:, 0], table[:, 2]))
+    if v.size == 0:
+        return np.zeros(v.shape if gray else v.shape + (3,), np.uint8)
+    if v.dtype not in (np.uint8, np.float32, np.float64):
+        v = v.astype(np.float32)
+    lo, hi = float(levels[0]), float(levels[1])
+    scale = 256.0 / ((hi - lo) or 1.0)
+    # the floor above as one saturating, rounding pass: round(u - 0.5 + 1/1024) = floor(u) for
+    # u = 256 (v - lo) / (hi - lo), exact for whole u (integer images), and within the last
+    # 1/1024 of a row one row up
+    index = cv2.addWeighted(v, scale, v, 0.0, -lo * scale - 0.5 + 1 / 1024, dtype=cv2.CV_8U)
+    if gray:
+        return cv2.LUT(index, table[:, 0].copy())
+    return cv2.LUT(cv2.merge((index, index, index)), table.reshape(1, 256, 3))
 
 
 def encode_png(img: np.ndarray) -> bytes:

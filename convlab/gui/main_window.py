@@ -529,14 +529,12 @@ class MainWindow(QMainWindow):
             self.write_output_png(path)
 
     def write_output_png(self, path: str) -> None:
-        from convlab.core.images import encode_png
+        from convlab.core.images import colorize, encode_png
 
-        d = display(self.state.result.maps[self.state.selected], self.state.display_mode)
-        lo, hi = d.levels
-        norm = np.clip((d.image - lo) / max(hi - lo, 1e-12), 0, 1)
         from .views.image_view import lut
 
-        rgb = lut(d.signed)[(norm * 255).astype(np.uint8)]
+        d = display(self.state.result.maps[self.state.selected], self.state.display_mode)
+        rgb = colorize(d.image, d.levels, lut(d.signed))  # the colours the enlarged view shows
         try:
             Path(path).write_bytes(encode_png(rgb))
         except OSError as e:

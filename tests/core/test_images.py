@@ -10,6 +10,7 @@ import pytest
 from convlab.core import images
 from convlab.core.images import (
     ImageError,
+    colorize,
     decode_image,
     downscale_to_fit,
     encode_png,
@@ -231,3 +232,46 @@ def test_downscale_to_fit():
     assert thin.shape == (1, 10)
     with pytest.raises(ValueError):
         downscale_to_fit(img, 0)
+
+
+# ---------------------------------------------------------------------------
+# colorize
+# ---------------------------------------------------------------------------
+
+RAMP = np.stack([np.arange(256), 255 - np.arange(256), np.full(256, 7)], axis=1).astype(np.uint8)
+
+
+def test_colorize_picks_the_table_row_floor_256_v_minus_lo_over_range():
+    # values in the middle of their rows (no boundary cases): rows 0, 1, 127, 255 and beyond
+    lo, hi = -1.0, 3.0  # one row spans 4 / 256 = 1 / 64
+    rows = np.array([[0, 1, 127, 255]])
+    values = (lo + (rows + 0.5) / 64).astype(np.float32)
+    out = colorize(values, (lo, hi), RAMP)
+    assert out.shape == (1, 4, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[0], RAMP[rows[0]])
+    clipped = colorize(np.array([[-50.0, 99.0, np.nan]], np.float32), (lo, hi), RAMP)
+    np.testing.assert_array_equal(clipped[0], RAMP[[0, 255, 0]])  # below lo, above hi, NaN
+
+
+def test_colorize_gives_gray_for_a_gray_table_and_takes_any_real_dtype():
+    gray = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    out = colorize(np.array([[0, 1, 2, 3]], np.int64), (0, 4), gray)
+    assert out.shape == (1, 4) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[0], [0, 64, 128, 192])
+    u8 = colorize(np.array([[0, 255]], np.uint8), (0, 256), gray)
+    np.testing.assert_array_equal(u8[0], [0, 255])
+    assert colorize(np.zeros((0, 5), np.float32), (0, 1), RAMP).shape == (0, 5, 3)
+    flat = colorize(np.full((2, 2), 3.0), (3.0, 3.0), RAMP)  # an empty range: no division by 0
+    np.testing.assert_array_equal(flat, np.broadcast_to(RAMP[0], (2, 2, 3)))
+
+
+def test_colorize_works_on_strided_views_and_rejects_bad_tables():
+    values = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    view = values[::4, 1::3]
+    np.testing.assert_array_equal(colorize(view, (0, 1), RAMP), colorize(view.copy(), (0, 1), RAMP))
+    with pytest.raises(ValueError, match="colour table"):
+        colorize(values, (0, 1), RAMP[:100])
+    with pytest.raises(ValueError, match="colour table"):
+        colorize(values, (0, 1), RAMP.astype(np.float32))
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        colorize(values[None], (0, 1), RAMP)

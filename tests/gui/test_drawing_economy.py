@@ -11,6 +11,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
 
+from convlab.core.images import colorize
 from convlab.core.playground import FilterBank
 from convlab.gui.main_window import MainWindow
 from convlab.gui.views.controls import out_of_sight
@@ -77,7 +78,8 @@ def test_grid_draws_big_maps_shrunk_in_map_coordinates_and_finer_when_bigger(qtb
     vb, item, _ = grid._tiles[2]
     f = 636 // item.image.shape[1]
     assert f >= 2 and item.image.shape[1] >= vb.width()  # one value per screen pixel at least
-    np.testing.assert_array_equal(item.image, maps[2][: (476 // f) * f: f, : (636 // f) * f: f])
+    np.testing.assert_array_equal(grid.tile_data[2], maps[2][: (476 // f) * f: f, : (636 // f) * f: f])
+    np.testing.assert_array_equal(item.image, colorize(grid.tile_data[2], (-3, 3), lut(True)))  # coloured
     rect = item.mapRectToParent(item.boundingRect())  # the tile's coordinates are the map's pixels
     assert rect.left() == 0 and rect.top() == 0
     assert rect.width() == pytest.approx((636 // f) * f) and rect.height() == pytest.approx((476 // f) * f)
@@ -128,6 +130,39 @@ def test_uint8_rgb_is_drawn_as_it_is_and_the_colour_bar_follows_the_sign(qtbot):
     assert view.bar.colorMap() is DIVERGING and tuple(view.bar.levels()) == (-1, 1)
     view.set_image(m + 1, (0, 2), signed=False)
     assert view.bar.colorMap() is GRAY and tuple(view.bar.levels()) == (0, 2)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_views_colour_values_as_pyqtgraph_would(qtbot, signed):
+    """The view colours values itself (core.images.colorize) and hands pyqtgraph finished pixels:
+    they must be the colours pyqtgraph's own levels + lookup table give, give or take one
+    table row for values exactly on a row boundary."""
+    values = np.random.default_rng(3).standard_normal((60, 80)).astype(np.float32) * 2
+    view = ImageView("t", colorbar=True)
+    qtbot.addWidget(view)
+    view.set_image(values, (-2.5, 3.0), signed=signed)
+    assert view.data is values and view.levels == (-2.5, 3.0) and view.item.levels is None
+    drawn = view.item.image if view.item.image.ndim == 3 else np.dstack([view.item.image] * 3)
+    argb, _ = pg.makeARGB(values, lut=lut(signed), levels=(-2.5, 3.0))
+    expected = argb[..., [2, 1, 0]].astype(int)  # BGRA -> RGB
+    table = lut(signed).astype(int)
+    step = np.abs(np.diff(table, axis=0)).max()
+    assert np.abs(drawn.astype(int) - expected).max() <= step
+    assert (np.abs(drawn.astype(int) - expected).max(axis=2) > 0).mean() < 0.001
+
+
+def test_colour_bar_range_is_touched_only_when_it_changes(qtbot, monkeypatch):
+    """A new range makes pyqtgraph lay out the bar's axis again (2 ms a frame when live)."""
+    view = ImageView("t", colorbar=True)
+    qtbot.addWidget(view)
+    m = np.linspace(-1, 1, 100, dtype=np.float32).reshape(10, 10)
+    view.set_image(m, (-1, 1), signed=True)
+    calls = []
+    monkeypatch.setattr(view.bar, "setLevels", lambda *a, **k: calls.append(a))
+    view.set_image(m * 0.5, (-1, 1), signed=True)
+    assert calls == []
+    view.set_image(m * 0.5, (-0.5, 0.5), signed=True)
+    assert calls == [((-0.5, 0.5),)]
 
 
 def test_same_title_is_not_set_again(qtbot, monkeypatch):
@@ -188,7 +223,8 @@ def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
         st.set_color("rgb")
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_color("gray")
-    np.testing.assert_array_equal(w.input_view.item.image, st.input[0])
+    np.testing.assert_array_equal(w.input_view.data, st.input[0])
+    np.testing.assert_array_equal(w.input_view.item.image, colorize(st.input[0], w.input_view.levels, lut(False)))
     assert not w.tabs.isTabEnabled(1)
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_post("pool", pool="max", pool_kernel=2, pool_stride=2)

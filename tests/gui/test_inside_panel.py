@@ -89,10 +89,10 @@ def test_layers_maps_and_stats(qtbot, panel, net):
     assert s["max"] == pytest.approx(float(a.max()))
     assert s["mean"] == pytest.approx(float(a.mean()), rel=1e-5)
     assert s["dead"] is None  # LeNet-5 has no ReLU
-    np.testing.assert_array_equal(panel.maps.enlarged.item.image, a[0])
+    np.testing.assert_array_equal(panel.maps.enlarged.data, a[0])
     with qtbot.waitSignal(panel.maps.channelChanged, timeout=1000):
         panel.maps.grid.selected.emit(3)
-    np.testing.assert_array_equal(panel.maps.enlarged.item.image, a[3])
+    np.testing.assert_array_equal(panel.maps.enlarged.data, a[3])
     panel.layer_list.setCurrentRow(7)  # linear 120: a bar plot
     assert panel.maps.stack.currentWidget() is panel.maps.bars
     np.testing.assert_allclose(panel.maps.pos_bars.opts["height"], np.maximum(net.activations[8], 0))
@@ -192,7 +192,7 @@ def test_validation_sample_and_invert(qtbot, panel, net):
     with qtbot.waitSignal(net.inputChanged, timeout=2000):
         panel.sample_spin.setValue(3)
     np.testing.assert_array_equal(net.current_input, net.val.x[3])
-    np.testing.assert_array_equal(panel.input_view.item.image, net.val.x[3][0])
+    np.testing.assert_array_equal(panel.input_view.data, net.val.x[3][0])
     assert "label: odd" in panel.input_label.text() and "prediction" in panel.input_label.text()
     assert not panel.invert_combo.isEnabled()
     with qtbot.waitSignal(net.inputChanged, timeout=2000):
@@ -201,7 +201,7 @@ def test_validation_sample_and_invert(qtbot, panel, net):
     with qtbot.waitSignal(net.inputChanged, timeout=2000):
         panel.invert_combo.setCurrentIndex(1 if net.preprocess.invert != "yes" else 2)
     assert net.preprocess.invert in ("yes", "no")
-    np.testing.assert_array_equal(panel.input_view.item.image, net.current_input[0])
+    np.testing.assert_array_equal(panel.input_view.data, net.current_input[0])
     assert net.current_input.shape == image_input.shape
 
 
@@ -219,5 +219,5 @@ def test_a_unit_selected_elsewhere_shows_its_channel(panel, net):
     panel.layer_list.setCurrentRow(3)
     net.select_unit(3, 7, 4, 5)
     assert panel.maps.channel == 7
-    np.testing.assert_array_equal(panel.maps.enlarged.item.image, net.activations[4][7])
+    np.testing.assert_array_equal(panel.maps.enlarged.data, net.activations[4][7])
     assert [rect_of(i) for i in panel.maps.enlarged._overlays] == [(4, 5, 1, 1)]

@@ -537,7 +537,7 @@ class LivePanel(QWidget):
     @property
     def model_image(self) -> np.ndarray | None:
         """The image drawn as "what the model sees" (None when there is none)."""
-        return self.model_view.item.image if self.model_view.image_shape is not None else None
+        return self.model_view.data if self.model_view.image_shape is not None else None
 
     # ------------------------------------------------------------------ messages and state
 

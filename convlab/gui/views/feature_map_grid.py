@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
+from ...core.images import colorize
 from .image_view import lut
 
 
@@ -47,6 +48,7 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
         self._shape = None
         self._shown: tuple | None = None  # (maps, levels, table) last drawn, redrawn on resize
         self._rects: list[tuple[int, int] | None] = []  # per tile: the map area its image spans
+        self.tile_data: list[np.ndarray] = []  # per tile: the values it shows (maybe every f-th)
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def _rebuild(self, count: int, columns: int) -> None:
@@ -63,6 +65,7 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
                 vb.sigResized.connect(self._tiles_resized)
             self._tiles.append((vb, item, label))
         self._rects = [None] * count
+        self.tile_data = []
         self._shape = self._bordered = None
 
     def set_maps(self, maps: np.ndarray, levels, signed: bool, titles: list[str], current: int) -> None:
@@ -87,9 +90,12 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
     def _draw_images(self) -> None:
         maps, levels, table = self._shown
         ratio = self.devicePixelRatioF()
+        levels = (float(levels[0]), float(levels[1]))
+        self.tile_data = []
         for i, (vb, item, _) in enumerate(self._tiles):
             image, f = shrink_for_tile(maps[i], (vb.width() * ratio, vb.height() * ratio))
-            item.setImage(image, autoLevels=False, levels=levels, lut=table)
+            self.tile_data.append(image)
+            item.setImage(colorize(image, levels, table), autoLevels=False)
             span = (image.shape[0] * f, image.shape[1] * f)
             if self._rects[i] != span:
                 self._rects[i] = span

@@ -9,6 +9,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from ...core.images import colorize
+
 DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red, centred on 0
 GRAY = pg.ColorMap(pos=[0.0, 1.0], color=[(0, 0, 0), (255, 255, 255)])
 
@@ -46,10 +48,13 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.vb.addItem(self.item)
         self.bar = None
         if colorbar:
+            # not linked to the image item: the image arrives coloured (core.images.colorize)
             self.bar = pg.ColorBarItem(values=(0, 1), colorMap=GRAY, interactive=False, width=14)
-            self.bar.setImageItem(self.item)
             self.addItem(self.bar, row=1, col=1)
         self._bar_signed = False  # the bar starts with the GRAY map
+        self._bar_levels = (0.0, 1.0)
+        self.data: np.ndarray | None = None  # the image last drawn, in its own values
+        self.levels: tuple[float, float] | None = None  # its levels (None: uint8 RGB drawn as it is)
         self._shape = None
         self._inside = False
         self.scene().sigMouseMoved.connect(self._moved)
@@ -73,28 +78,37 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.title.setMaximumWidth(16777215)
 
     def set_image(self, image: np.ndarray, levels=None, signed: bool = False) -> None:
-        """Draw an image; float images use the given levels and a gray or diverging colour map."""
+        """Draw an image: uint8 RGB as it is; values (H, W) through ``levels`` (default: their
+        min and max) and a gray or, when ``signed``, a blue-white-red colour table; float RGB
+        with levels 0..255.  ``data`` and ``levels`` keep what was drawn."""
         first = self._shape is None or self._shape != image.shape[:2]
         self._shape = image.shape[:2]
+        self.data = image
         if image.ndim == 3:
-            self.item.setLookupTable(None)
+            self.levels = None if image.dtype == np.uint8 else (0.0, 255.0)
             # uint8 RGB is drawn as it is (no levels: pyqtgraph then skips its rescaling pass)
             self.item.setImage(image, autoLevels=False)
-            self.item.setLevels(None if image.dtype == np.uint8 else (0, 255))  # after any deferred levels
         else:
             if levels is None:
-                levels = (float(image.min()), float(image.max()) or 1.0)
+                levels = (float(image.min()), float(image.max()) or 1.0) if image.size else (0.0, 1.0)
+            self.levels = (float(levels[0]), float(levels[1]))
+            self.item.setImage(colorize(image, self.levels, lut(signed)), autoLevels=False)
             if self.bar is not None:
-                if signed != self._bar_signed:  # a new colour map redraws the whole bar
-                    self._bar_signed = signed
-                    self.bar.setColorMap(DIVERGING if signed else GRAY)
-                self.item.setImage(image, autoLevels=False)
-                self.bar.setLevels(levels)
-            else:
-                self.item.setImage(image, autoLevels=False, levels=levels, lut=lut(signed))
+                self._set_bar(self.levels, signed)
+        self.item.setLevels(self.levels if image.ndim == 3 else None)  # after any deferred levels
         if first:
             self._auto_fit = True
             self.vb.autoRange(padding=0.02)
+
+    def _set_bar(self, levels: tuple[float, float], signed: bool) -> None:
+        """The colour bar's map and range, touched only when they change: a new range makes
+        pyqtgraph lay out and draw the bar's axis again, a new map recolours the whole bar."""
+        if signed != self._bar_signed:
+            self._bar_signed = signed
+            self.bar.setColorMap(DIVERGING if signed else GRAY)
+        if levels != self._bar_levels:
+            self._bar_levels = levels
+            self.bar.setLevels(levels)
 
     def _user_moved(self, *_) -> None:
         self._auto_fit = False
@@ -117,6 +131,7 @@ class ImageView(pg.GraphicsLayoutWidget):
     def clear_image(self) -> None:
         self.item.clear()
         self._shape = None
+        self.data = self.levels = None
 
     @property
     def image_shape(self):
