@@ -10,6 +10,7 @@ the same ``OutputSize`` the layers use.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field, replace
 
@@ -448,6 +449,44 @@ def display(maps: np.ndarray, mode: str) -> DisplayImage:
     span = hi - lo
     norm = (m - lo) / span if span > 0 else np.zeros_like(m)
     return DisplayImage(norm.astype(np.float32), (0.0, 1.0), False, (lo, hi))
+
+
+ROUND_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+STEADY_HEADROOM = 1.1  # a new bound leaves the values this much room to grow
+STEADY_FILL = 0.6  # the levels are kept while the values reach at least this share of them
+
+
+def round_up(x: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is >= x > 0."""
+    if not (x > 0 and math.isfinite(x)):
+        raise ValueError(f"expected a finite positive number, got {x}")
+    power = 10.0 ** math.floor(math.log10(x))
+    for step in ROUND_STEPS:
+        if step * power >= x * (1 - 1e-12):
+            return step * power
+    return 10.0 * power  # (not reached: log10 rounding at most puts x at 10 * power)
+
+
+def steady_levels(mode: str, levels: tuple[float, float], shown: tuple[float, float] | None) -> tuple[float, float]:
+    """Levels for one map of a stream of frames (live video), given its own ``levels`` from
+    :func:`display` and the levels ``shown`` for the frame before (None: none).
+
+    In the modes whose levels follow the values ("raw": (-b, b), "abs": (0, b)) the shown
+    levels are kept while they still hold the values and the values reach at least
+    STEADY_FILL of them; otherwise the bound becomes ``round_up(STEADY_HEADROOM * b)``.  The
+    colours then stop pumping from frame to frame and the colour bar keeps its numbers (and
+    pyqtgraph does not lay its axis out again 30 times a second).  Other modes have fixed
+    levels: returned as they are.
+    """
+    if mode not in ("raw", "abs"):
+        return levels
+    bound = float(levels[1])
+    shape = (lambda b: (-b, b)) if mode == "raw" else (lambda b: (0.0, b))
+    if shown is not None:
+        kept = float(shown[1])
+        if tuple(map(float, shown)) == shape(kept) and STEADY_FILL * kept <= bound <= kept:
+            return shape(kept)
+    return shape(round_up(STEADY_HEADROOM * max(bound, 1e-6)))
 
 
 def with_settings(settings: ConvSettings, **changes) -> ConvSettings:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from convlab import __version__
 from convlab.core.images import ImageError, read_image, to_rgb
 from convlab.core.presets import model_presets
-from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel
+from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel, steady_levels
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
 from .panels.filters_panel import FiltersPanel
@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._pinned = None  # (filter, y, x) clicked on the output
         self._playground_stale = False  # the playground's views skipped a change while hidden
+        self._live = False  # a live source is running (LivePanel.liveChanged)
         self.state = LabState(self)
         self.net = NetworkState(self.state.undo_stack, self)
         self.worker = BankWorker() if threaded else None
@@ -374,7 +375,7 @@ class MainWindow(QMainWindow):
         self.learn_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.live_panel.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.live_panel.pipeline.statsChanged.connect(lambda stats: self.live_label.setText(format_stats(stats)))
-        self.live_panel.liveChanged.connect(lambda on: on or self.live_label.setText(""))
+        self.live_panel.liveChanged.connect(self._live_changed)
         self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
         self.capture_panel.watch_keys(self)
         net = self.net
@@ -580,10 +581,21 @@ class MainWindow(QMainWindow):
         else:
             self._playground_stale = False
             self._draw_output_views()
-        self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if r is not None and st.compute_ms else "")
+        if not self._live:  # (live, the stage times are in the live label, a few times a second)
+            self.timing_label.setText(f"computed in {st.compute_ms:.1f} ms" if r is not None and st.compute_ms else "")
         if r is not None and self._pinned is not None:
             self.explain(*self._pinned[1:], pin=True)
         self.outputDrawn.emit()
+
+    def _live_changed(self, on: bool) -> None:
+        """Live frames: the enlarged map keeps steady levels (core.playground.steady_levels) and
+        the status bar shows the live stage times; afterwards the exact levels come back."""
+        self._live = on
+        self.timing_label.setText("")
+        if not on:
+            self.live_label.setText("")
+            if self.state.result is not None and self._playground_shown():
+                self._draw_output_views()
 
     def _draw_output_views(self) -> None:
         st = self.state
@@ -595,7 +607,8 @@ class MainWindow(QMainWindow):
         d = display(r.maps, st.display_mode)
         k = st.selected
         own = display(r.maps[k], st.display_mode)  # the enlarged map on its own scale
-        self.output_view.set_image(own.image, own.levels, own.signed)
+        levels = steady_levels(st.display_mode, own.levels, self.output_view.levels) if self._live else own.levels
+        self.output_view.set_image(own.image, levels, own.signed)
         _, ho, wo = r.maps.shape
         lo, hi = own.value_range
         self.output_view.set_title(f"Filter {k + 1}: {wo} x {ho}, values {lo:.4g} to {hi:.4g}")

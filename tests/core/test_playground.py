@@ -6,7 +6,7 @@ import pytest
 from convlab.core import functional as F
 from convlab.core.playground import (
     ConvSettings, FilterBank, PostSettings, apply_bank, check_geometry, dilate_kernel, display,
-    explain_pixel, image_to_input, mix_weights, weight_count,
+    explain_pixel, image_to_input, mix_weights, round_up, steady_levels, weight_count,
 )
 
 RNG = np.random.default_rng(0)
@@ -268,3 +268,41 @@ def test_pooling_after_the_bank_equals_the_engine_pooling(pool, kernel, stride, 
     assert r.pooled.shape == ref.shape and r.pooled.flags.c_contiguous
     assert r.pool_math[0].size == ref.shape[1] and r.pool_math[1].size == ref.shape[2]
     np.testing.assert_allclose(r.pooled, ref, rtol=1e-6, atol=1e-3)
+
+
+# ---------------------------------------------------------------------- steady levels for live frames
+
+
+@pytest.mark.parametrize("x, expected", [(1.0, 1.0), (1.01, 1.2), (1.3, 1.5), (2.49, 2.5), (2.6, 3.0),
+                                         (7.0, 8.0), (8.01, 10.0), (0.0123, 0.015), (255.0, 300.0),
+                                         (4e5, 4e5), (9.9e-7, 1e-6)])
+def test_round_up_to_1_12_15_2_25_3_4_5_6_8(x, expected):
+    assert round_up(x) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+def test_round_up_refuses_what_has_no_round_bound(bad):
+    with pytest.raises(ValueError):
+        round_up(bad)
+
+
+def test_steady_levels_hold_while_the_values_fill_them_and_refit_with_headroom():
+    # a first frame: bound 1.0 -> 1.1 * 1.0 = 1.1 -> 1.2
+    assert steady_levels("raw", (-1.0, 1.0), None) == (-1.2, 1.2)
+    # values between 60 % and 100 % of the shown bound: the same levels
+    for b in (1.2, 1.0, 0.73):
+        assert steady_levels("raw", (-b, b), (-1.2, 1.2)) == (-1.2, 1.2)
+    # above: refit (1.1 * 1.3 = 1.43 -> 1.5); below 60 %: refit (1.1 * 0.7 = 0.77 -> 0.8)
+    assert steady_levels("raw", (-1.3, 1.3), (-1.2, 1.2)) == (-1.5, 1.5)
+    assert steady_levels("raw", (-0.7, 0.7), (-1.2, 1.2)) == (-0.8, 0.8)
+    # abs keeps its zero; levels of another shape (the mode changed) are not kept
+    assert steady_levels("abs", (0.0, 3.0), (0.0, 4.0)) == (0.0, 4.0)
+    assert steady_levels("abs", (0.0, 3.0), (-4.0, 4.0)) == (0.0, 4.0)  # refit: 3.3 -> 4
+    assert steady_levels("raw", (-3.0, 3.0), (0.0, 4.0)) == (-4.0, 4.0)
+    assert steady_levels("raw", (-1e-6, 1e-6), None)[1] > 0  # an all-zero map still has a range
+
+
+@pytest.mark.parametrize("mode, levels", [("clamp", (0.0, 255.0)), ("minmax", (0.0, 1.0))])
+def test_steady_levels_leave_fixed_levels_alone(mode, levels):
+    assert steady_levels(mode, levels, None) == levels
+    assert steady_levels(mode, levels, (-7.0, 7.0)) == levels

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from convlab.core.images import colorize
-from convlab.core.playground import FilterBank
+from convlab.core.playground import FilterBank, display, steady_levels
 from convlab.gui.main_window import MainWindow
 from convlab.gui.views.controls import out_of_sight
 from convlab.gui.views.feature_map_grid import FeatureMapGrid, shrink_for_tile
@@ -273,3 +273,31 @@ def test_filters_panel_keeps_its_cells_when_only_the_image_changes(qtbot, window
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_color("gray")  # a gray image makes a one-channel bank: the cells follow
     assert len(calls) > n and w.filters_panel.editor._values.shape[0] == 1
+
+
+def test_live_output_keeps_steady_levels_and_exact_ones_come_back_after(qtbot, window):
+    """Live, the enlarged map keeps its levels while its values fill them (no pumping colours,
+    no axis laid out per frame); the title still tells the exact values; after, exact levels."""
+    w, st = window, window.state
+    base = frame(4).astype(np.float32)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_image(base.astype(np.uint8), "base")
+    assert st.display_mode == "raw"
+    exact = display(st.result.maps[st.selected], "raw").levels
+    assert w.output_view.levels == exact
+    w.live_panel.liveChanged.emit(True)
+    assert w.timing_label.text() == ""
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # 10 % more contrast: refit with headroom
+        st.set_image(np.clip(base * 1.1, 0, 255).astype(np.uint8), "brighter")
+    bound = display(st.result.maps[st.selected], "raw").levels[1]
+    held = w.output_view.levels
+    assert held == steady_levels("raw", (-bound, bound), exact) and held[1] >= 1.1 * bound
+    assert tuple(w.output_view.bar.levels()) == pytest.approx(held)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # a little less contrast: the same levels
+        st.set_image(np.clip(base * 0.95, 0, 255).astype(np.uint8), "dimmer")
+    now = display(st.result.maps[st.selected], "raw").levels
+    assert w.output_view.levels == held and now[1] < held[1]
+    assert f"values {st.result.maps[st.selected].min():.4g}" in w.output_view.title.text  # exact numbers
+    assert w.timing_label.text() == ""  # the live label tells the stage times
+    w.live_panel.liveChanged.emit(False)
+    assert w.output_view.levels == now and tuple(w.output_view.bar.levels()) == pytest.approx(now)
