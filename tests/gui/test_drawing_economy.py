@@ -9,12 +9,13 @@ state, exactly.
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from convlab.core.images import colorize
 from convlab.core.playground import FilterBank, display, steady_levels
 from convlab.gui.main_window import MainWindow
-from convlab.gui.views.controls import out_of_sight
+from convlab.gui.views.controls import SteadyLabel, out_of_sight
 from convlab.gui.views.feature_map_grid import FeatureMapGrid, shrink_for_tile
 from convlab.gui.views.image_view import DIVERGING, GRAY, ImageView, lut
 from convlab.gui.views.training_views import ClassBarsView
@@ -301,3 +302,64 @@ def test_live_output_keeps_steady_levels_and_exact_ones_come_back_after(qtbot, w
     assert w.timing_label.text() == ""  # the live label tells the stage times
     w.live_panel.liveChanged.emit(False)
     assert w.output_view.levels == now and tuple(w.output_view.bar.levels()) == pytest.approx(now)
+
+
+# ------------------------------------------------------------------ labels with live numbers
+
+
+class LayoutRequests(QObject):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def panel_with(label_widget) -> QWidget:
+    panel = QWidget()
+    lay = QVBoxLayout(panel)
+    lay.addWidget(QLabel("above"))
+    lay.addWidget(label_widget)
+    lay.addStretch(1)
+    panel.resize(300, 400)
+    return panel
+
+
+@pytest.mark.parametrize("kind", [QLabel, SteadyLabel])
+def test_new_numbers_lay_out_the_panel_again_only_with_a_steady_label_they_do_not(qtbot, kind):
+    label = kind("prediction: 7 (13%)")
+    panel = panel_with(label)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    QApplication.processEvents()  # the first layout passes, before counting
+    requests = LayoutRequests()
+    panel.installEventFilter(requests)
+    for p in range(14, 40):
+        label.setText(f"prediction: 7 ({p}%)")
+        QApplication.processEvents()
+    assert label.text() == "prediction: 7 (39%)"
+    if kind is QLabel:
+        assert requests.count >= 20  # Qt's own label: a layout pass for every new text
+    else:
+        assert requests.count == 0
+
+
+def test_steady_label_gets_room_when_it_needs_more_lines(qtbot):
+    label = SteadyLabel("short")
+    panel = panel_with(label)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    one_line = label.height()
+    assert label.label.geometry() == label.rect() and label.label.wordWrap()
+    label.setText("a much longer text that cannot fit on one line of a panel three hundred pixels wide " * 2)
+    qtbot.waitUntil(lambda: label.height() > 2 * one_line, timeout=WAIT)
+    assert label.label.height() == label.height()  # the QLabel fills its holder
+    label.setText("short again")
+    qtbot.waitUntil(lambda: label.height() == one_line, timeout=WAIT)
+    label.setToolTip("tip")
+    assert label.toolTip() == "tip"

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QTabWidget, QVBoxLayout, QWidget,
 )
 
+from ..views.controls import SteadyLabel
 from ..views.image_view import ImageView
 from ..views.layer_maps import LayerMapsView, WeightsView
 
@@ -106,8 +107,7 @@ class InsidePanel(QWidget):
         for w in (self.source_combo, self.sample_spin, self.invert_combo):
             row.addWidget(w)
         v.addLayout(row)
-        self.input_label = QLabel(" ")
-        self.input_label.setWordWrap(True)
+        self.input_label = SteadyLabel(" ")  # a new prediction with every live frame
         self.input_label.setToolTip("The sample's label, the network's prediction and the pixel under the mouse")
         v.addWidget(self.input_label)
 

@@ -35,6 +35,7 @@ from convlab.core.sources import (
 )
 
 from ..live import LivePipeline, LiveSource, format_stats, open_error_text
+from ..views.controls import SteadyLabel
 from ..views.image_view import ImageView
 from ..views.training_views import ClassBarsView
 from ..workers import Task
@@ -169,8 +170,7 @@ class LivePanel(QWidget):
                                    "resized to its input, gray or RGB, scaled to 0..1, inverted for digit models")
         self.model_view.setFixedSize(140, 140)
         row.addWidget(self.model_view)
-        self.prediction_label = QLabel(" ")
-        self.prediction_label.setWordWrap(True)
+        self.prediction_label = SteadyLabel(" ")  # a new prediction with every frame
         self.prediction_label.setToolTip("The model's most likely class for this frame")
         row.addWidget(self.prediction_label, 1)
         v.addLayout(row)

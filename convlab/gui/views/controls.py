@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QSpinBox, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSpinBox, QWidget
 
 
 def spin_box(lo: int, hi: int, value: int | None = None, tip: str = "", *, step: int = 1, suffix: str = "",
@@ -26,3 +26,58 @@ def out_of_sight(widget: QWidget) -> bool:
     Views skip redrawing then and catch up when they come into sight.  A widget whose window is
     not shown at all (tests, a window being built) is never out of sight: it draws as usual."""
     return widget.window().isVisible() and widget.visibleRegion().isEmpty()
+
+
+class SteadyLabel(QWidget):
+    """A word-wrapped label for text that changes with every live frame (a prediction, the
+    statistics of a layer's maps).
+
+    A QLabel asks the layouts above it for a new pass on every new text, even when it needs no
+    other room, and each pass climbs to the dock or the window: 30 times a second the whole
+    panel is laid out again (4 ms of a live frame for three labels).  Here the QLabel sits in a
+    widget without a layout, where that request ends; a new text repaints the label alone, and
+    the layouts hear of it only when the room it needs changes (another number of lines at this
+    width, or a longer word).  ``label`` is the QLabel, for its text format and other settings.
+    """
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.label = QLabel(text, self)
+        self.label.setWordWrap(True)
+        policy = QSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self._room = self._needed_room()
+
+    def _needed_room(self) -> tuple:
+        width = self.width() if self.width() > 0 else self.label.sizeHint().width()
+        return self.label.minimumSizeHint().toTuple(), self.label.heightForWidth(width)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def setText(self, text: str) -> None:
+        if text == self.label.text():
+            return
+        self.label.setText(text)
+        room = self._needed_room()
+        if room != self._room:
+            self._room = room
+            self.updateGeometry()
+
+    def sizeHint(self):
+        return self.label.sizeHint()
+
+    def minimumSizeHint(self):
+        return self.label.minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self.label.heightForWidth(width)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.label.setGeometry(self.rect())
+        self._room = self._needed_room()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from convlab.core.activations import KEEPS_ZEROS, RECTIFIERS, activation_stats, follows_rectifier  # noqa: F401
 
+from .controls import SteadyLabel
 from .feature_map_grid import FeatureMapGrid
 from .image_view import ImageView, lut
 
@@ -83,9 +84,8 @@ class LayerMapsView(QWidget):
         self._levels = ((0.0, 1.0), False)
         self._stale = True
 
-        self.stats_label = QLabel()
-        self.stats_label.setWordWrap(True)
-        self.stats_label.setTextFormat(Qt.RichText)
+        self.stats_label = SteadyLabel()  # new numbers with every live frame
+        self.stats_label.label.setTextFormat(Qt.RichText)
         self.stats_label.setToolTip(
             "Statistics of this layer's output for the current input. 'Dead' units are exactly 0 "
             "(a ReLU turned them off for this input); channels that are 0 everywhere see nothing here.")
