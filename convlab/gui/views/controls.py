@@ -36,8 +36,8 @@ class SteadyLabel(QWidget):
     other room, and each pass climbs to the dock or the window: 30 times a second the whole
     panel is laid out again (4 ms of a live frame for three labels).  Here the QLabel sits in a
     widget without a layout, where that request ends; a new text repaints the label alone, and
-    the layouts hear of it only when the room it needs changes (another number of lines at this
-    width, or a longer word).  ``label`` is the QLabel, for its text format and other settings.
+    the layouts hear of it only when it needs another height (more or fewer lines at this
+    width).  ``label`` is the QLabel, for its text format and other settings.
     """
 
     def __init__(self, text: str = "", parent=None):
@@ -49,9 +49,10 @@ class SteadyLabel(QWidget):
         self.setSizePolicy(policy)
         self._room = self._needed_room()
 
-    def _needed_room(self) -> tuple:
-        width = self.width() if self.width() > 0 else self.label.sizeHint().width()
-        return self.label.minimumSizeHint().toTuple(), self.label.heightForWidth(width)
+    def _needed_room(self) -> int:
+        """The height the text needs at the current width (the minimum width is left out: a
+        rich-text QLabel takes 0.3 ms to work it out, and panels are wider than a word anyway)."""
+        return self.label.heightForWidth(self.width() if self.width() > 0 else self.label.sizeHint().width())
 
     def text(self) -> str:
         return self.label.text()
