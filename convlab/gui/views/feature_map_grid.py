@@ -8,7 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
-from ...core.images import colorize
+from convlab.core.images import colorize
+
 from .image_view import lut
 
 
@@ -90,7 +91,6 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
     def _draw_images(self) -> None:
         maps, levels, table = self._shown
         ratio = self.devicePixelRatioF()
-        levels = (float(levels[0]), float(levels[1]))
         self.tile_data = []
         for i, (vb, item, _) in enumerate(self._tiles):
             image, f = shrink_for_tile(maps[i], (vb.width() * ratio, vb.height() * ratio))

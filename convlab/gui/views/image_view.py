@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from ...core.images import colorize
+from convlab.core.images import colorize
 
 DIVERGING = pg.colormap.get("CET-D1")  # blue - white - red, centred on 0
 GRAY = pg.ColorMap(pos=[0.0, 1.0], color=[(0, 0, 0), (255, 255, 255)])

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.core.activations import KEEPS_ZEROS, RECTIFIERS, activation_stats, follows_rectifier  # noqa: F401
+from convlab.core.images import colorize
 
 from .controls import SteadyLabel
 from .feature_map_grid import FeatureMapGrid
@@ -47,10 +48,8 @@ def weight_mosaic(w: np.ndarray, scale: float, max_channels: int = 8) -> np.ndar
     k, c, fh, fw = w.shape
     cs = min(c, max_channels)
     height, width = cs * (fh + 1) - 1, k * (fw + 1) - 1
-    table = lut(True)
     v = np.nan_to_num(np.asarray(w[:, :cs], dtype=np.float64))
-    idx = np.clip(np.round((v / (2 * scale) + 0.5) * 255), 0, 255).astype(np.intp)
-    rgb = table[idx]  # (K, Cs, Fh, Fw, 3)
+    rgb = colorize(v.reshape(-1, fw), (-scale, scale), lut(True)).reshape(k, cs, fh, fw, 3)
     out = np.empty((height + 1, width + 1, 3), np.uint8)
     out[...] = GAP_RGB
     tiles = out.reshape(cs, fh + 1, k, fw + 1, 3)
