@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
-    QTabWidget, QWidget,
+    QTabBar, QTabWidget, QWidget,
 )
 
 from convlab import __version__
@@ -54,6 +54,9 @@ def qimage_to_array(img: QImage) -> np.ndarray:
     return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
+PARKED = QRect(-30000, -30000, 1, 1)  # where stray dock tab bars are put (MainWindow._park_tab_bars)
+
+
 class MainWindow(QMainWindow):
     outputDrawn = Signal()  # the outputs on screen now show the newest result
 
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         self._restore_settings()
+        self._park_tab_bars()  # the first show places the tab bars in use; strays stay parked
         self.session = SessionController(self, autosave_dir)
         self.session.changed.connect(self._update_title)
         self._build_file_actions()
@@ -398,6 +402,29 @@ class MainWindow(QMainWindow):
         dock_state = self.settings.value("window/state")
         if isinstance(dock_state, QByteArray):
             self.restoreState(dock_state, LAYOUT_VERSION)
+
+    def restoreState(self, state, version: int = 0) -> bool:
+        """QMainWindow.restoreState without the stray tab bars it leaves on screen (_park_tab_bars)."""
+        bars = self._park_tab_bars()
+        ok = super().restoreState(state, version)
+        if self.isVisible():  # a shown window is laid out again at once: what is still parked is a stray
+            self.layout().activate()
+            for bar in bars:
+                if bar.geometry() == PARKED:
+                    bar.hide()
+        return ok
+
+    def _park_tab_bars(self) -> list[QTabBar]:
+        """Qt 6.11 leaves copies of a dock group's tab bar behind: one for every tabifyDockWidget
+        after the first while the window is not shown yet, and the old bars on every
+        restoreState.  Qt no longer manages them, but they stay visible where they were made,
+        drawn over the docks' panels ("Source | Live" over the colour choice).  The bars are
+        moved off screen here and the invalidated layout places those it uses on its next pass."""
+        bars = self.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly)
+        for bar in bars:
+            bar.setGeometry(PARKED)
+        self.layout().invalidate()
+        return bars
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

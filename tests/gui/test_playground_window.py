@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTabBar
 
 from convlab.core import functional as F
 from convlab.core.kernels import preset
@@ -398,3 +398,35 @@ def test_two_3x3_vs_one_5x5_side_by_side(window, qtbot):
     assert "3 convolution(s) seeing 7 pixels with 1,224 weights" in text
     assert "has 2 seeing 7 pixels with 1,672 weights" in text
     dlg.close()
+
+
+def dock_tab_bars(w):
+    """The dock groups' tab bars a user can see: shown and inside the window."""
+    return [b for b in w.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly)
+            if b.isVisible() and w.rect().intersects(b.geometry())]
+
+
+def test_each_dock_group_shows_one_tab_bar_even_after_restoring_layouts(window, qtbot, tmp_path):
+    """Qt 6.11 leaves stray copies of dock tab bars on screen (drawn over the panels): there must
+    be exactly one bar per tabbed group, after building, a layout reset and a restored layout."""
+    groups = ["Filter math", "Filters", "How this value is made", "Source"]
+    QApplication.processEvents()
+    assert sorted(b.tabText(0) for b in dock_tab_bars(window)) == groups
+    bar = next(b for b in dock_tab_bars(window) if b.tabText(0) == "Source")
+    assert bar.tabText(1) == "Live"
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(1).center())  # the bar on screen works
+    qtbot.waitUntil(lambda: not window.live_dock.visibleRegion().isEmpty(), timeout=10000)
+    window.reset_layout()
+    QApplication.processEvents()
+    assert sorted(b.tabText(0) for b in dock_tab_bars(window)) == groups
+    window.restoreState(window.saveState(window.layout_version), window.layout_version)
+    QApplication.processEvents()
+    assert sorted(b.tabText(0) for b in dock_tab_bars(window)) == groups
+    window.save_settings()
+    again = MainWindow(QSettings(window.settings.fileName(), QSettings.IniFormat))  # restored at start
+    qtbot.addWidget(again)
+    again.show()
+    QApplication.processEvents()
+    assert sorted(b.tabText(0) for b in dock_tab_bars(again)) == groups
+    again.session.mark_clean()
+    again.close()
