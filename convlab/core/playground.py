@@ -60,12 +60,14 @@ class PostSettings:
     def __eq__(self, other):
         if not isinstance(other, PostSettings):
             return NotImplemented
-        return (self.pool, self.pool_kernel, self.pool_stride) == (other.pool, other.pool_kernel, other.pool_stride) and all(
+        same_pool = (self.pool, self.pool_kernel, self.pool_stride) == (other.pool, other.pool_kernel,
+                                                                        other.pool_stride)
+        return same_pool and all(
             (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
             for a, b in ((self.mix, other.mix), (self.mix_bias, other.mix_bias))
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
 
 @dataclass(eq=False)
@@ -101,7 +103,7 @@ class FilterBank:
             and np.array_equal(self.biases, other.biases)
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
     @property
     def count(self) -> int:
@@ -115,7 +117,7 @@ class FilterBank:
     def size(self) -> int:
         return self.weights.shape[2]
 
-    def copy(self) -> "FilterBank":
+    def copy(self) -> FilterBank:
         return FilterBank(self.weights.copy(), self.biases.copy(), list(self.names))
 
 
@@ -153,11 +155,12 @@ def check_geometry(shape_hw, kernel: int, settings: ConvSettings) -> tuple[F.Out
     """The per-axis math, or a ValueError naming the axis and the numbers when it cannot work."""
     settings.check(kernel)
     math = bank_math(shape_hw, kernel, settings)
-    for axis, m in zip(("height", "width"), math):
+    for axis, m in zip(("height", "width"), math, strict=True):
         if m.problem(axis):
             raise ValueError(m.problem(axis))
     if settings.padding_mode == "reflect" and settings.padding >= min(shape_hw):
-        raise ValueError(f"reflect padding {settings.padding} must be smaller than the image ({shape_hw[0]}x{shape_hw[1]})")
+        raise ValueError(f"reflect padding {settings.padding} must be smaller than the image "
+                         f"({shape_hw[0]}x{shape_hw[1]})")
     return math
 
 
@@ -306,7 +309,7 @@ def _bank_maps(x: np.ndarray, bank: FilterBank, settings: ConvSettings, math) ->
     for k0 in range(0, count, group):
         ks = range(k0, min(count, k0 + group))
         acc = maps[ks.start : ks.stop] if direct else np.empty((len(ks), hs, ws), np.float32)
-        extra = np.empty((depth - 1, len(ks), hs, ws), np.float32) if depth > 1 else None
+        extra = np.empty((max(depth - 1, 0), len(ks), hs, ws), np.float32)
         for j, k in enumerate(ks):
             bias = plan.biases[k]
             if not plan.terms[k]:
@@ -330,7 +333,8 @@ def _apply_post(result: BankResult, post: PostSettings) -> None:
         if post.pool not in ("max", "avg"):
             raise ValueError(f"pooling must be none, max or avg, got {post.pool!r}")
         _, h, w = out.shape
-        pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel, post.pool_stride, 0, 1))
+        pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel,
+                                                                                      post.pool_stride, 0, 1))
         if pm[0].size <= 0 or pm[1].size <= 0 or post.pool_kernel < 1 or post.pool_stride < 1:
             raise ValueError(f"a {post.pool_kernel}x{post.pool_kernel} pool does not fit the {h}x{w} maps")
         if post.pool_kernel == post.pool_stride and h % post.pool_kernel == 0:
@@ -407,7 +411,8 @@ def explain_pixel(x: np.ndarray, bank: FilterBank, settings: ConvSettings, k: in
     c, h, w = x.shape
     math = check_geometry((h, w), bank.size, settings)
     if not (0 <= k < bank.count and 0 <= y < math[0].size and 0 <= xx < math[1].size):
-        raise ValueError(f"no output pixel ({y}, {xx}) of filter {k}: the output is {bank.count}x{math[0].size}x{math[1].size}")
+        raise ValueError(f"no output pixel ({y}, {xx}) of filter {k}: "
+                         f"the output is {bank.count}x{math[0].size}x{math[1].size}")
     f, s, p, d = bank.size, settings.stride, settings.padding, settings.dilation
     xp = F.pad2d(x[None], p, p, settings.padding_mode)[0]
     taps = np.arange(f) * d

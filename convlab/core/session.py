@@ -28,6 +28,7 @@ import struct
 import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
@@ -60,7 +61,8 @@ MAX_TEXT = 65536  # characters in one string setting
 
 OPTIMIZER_TYPES = tuple(cls.__name__ for cls in OPTIMIZERS.values())  # "SGD", "Adam"
 
-DEFAULT_SOURCE = {"kind": "image", "camera_index": 0, "video_path": "", "mirror": False, "resolution": [640, 480], "fps": 30}
+DEFAULT_SOURCE = {"kind": "image", "camera_index": 0, "video_path": "", "mirror": False, "resolution": [640, 480],
+                  "fps": 30}
 DEFAULT_CONV = {"stride": 1, "padding": 0, "padding_mode": "zeros", "dilation": 1}
 DEFAULT_POST = {"pool": "none", "pool_kernel": 2, "pool_stride": 2}
 DEFAULT_LEARN = {
@@ -138,7 +140,7 @@ class Session:
             return NotImplemented
         return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
 
 def _same(a, b) -> bool:
@@ -148,7 +150,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -160,7 +162,7 @@ def backup_path(path) -> str:
 # =========================================================================== checking values
 
 
-def _fail(message: str):
+def _fail(message: str) -> NoReturn:
     raise SessionError(message)
 
 
@@ -263,7 +265,7 @@ def _check_json(v, where: str, depth: int = 0) -> None:
 
 
 # name -> (defaults, checks of the known keys); other keys are kept as they are (JSON values)
-_DICTS = {
+_DICTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "source": (DEFAULT_SOURCE, {
         "kind": _str(("image", "camera", "video")), "camera_index": _int(0), "video_path": _str(),
         "mirror": _bool, "resolution": _ints(2, 1), "fps": _num(0, lo_open=True),
@@ -564,7 +566,8 @@ def _json_default(v):
 
 def _pack(s: Session, created: str, saved: str) -> tuple[dict, dict[str, np.ndarray]]:
     """The manifest and the arrays to write (logical name -> array) for a validated session."""
-    manifest = {"format": FORMAT, "schema": SCHEMA, "app_version": APP_VERSION, "created": created, "saved": saved}
+    manifest: dict[str, Any] = {"format": FORMAT, "schema": SCHEMA, "app_version": APP_VERSION,
+                                "created": created, "saved": saved}
     for name in _JSON_FIELDS:
         manifest[name] = getattr(s, name)
     arrays = {name: getattr(s, name) for name in _SINGLE_ARRAYS if getattr(s, name) is not None}

@@ -55,9 +55,10 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -136,11 +137,11 @@ class Frame:
 # Registry of live sources (for tests and for a clean application exit)
 # ---------------------------------------------------------------------------
 
-_LIVE: "weakref.WeakSet[FrameSource]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[FrameSource] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
-def live_sources() -> list["FrameSource"]:
+def live_sources() -> list[FrameSource]:
     """Sources whose reader thread has started and not finished yet."""
     with _LIVE_LOCK:
         return list(_LIVE)
@@ -287,7 +288,7 @@ class FrameSource:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def __enter__(self) -> "FrameSource":
+    def __enter__(self) -> FrameSource:
         self.start()
         return self
 
@@ -525,7 +526,7 @@ class FrameSource:
             self._release_capture()
             with self._cond:
                 by_itself = end_message is not None and not self._stop_requested
-                if by_itself:
+                if end_message is not None and by_itself:
                     self._ended, self._error = True, end_message
                 self._finished, self._parked = True, False
                 self._recent.clear()
@@ -634,7 +635,8 @@ class CameraSource(FrameSource):
             raise SourceError(f"a camera index is a whole number from 0, got {index!r}")
         for name, value in (("width", width), ("height", height)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise SourceError(f"camera {index}: the requested {name} must be a positive whole number, got {value!r}")
+                raise SourceError(f"camera {index}: the requested {name} must be a positive whole number, "
+                                  f"got {value!r}")
         if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise SourceError(f"camera {index}: the requested frame rate must be positive, got {fps!r}")
         if max_failures < 1:

@@ -82,7 +82,7 @@ def capture(window) -> Session:
     s.history_epochs = [
         {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
          "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "step": step}
-        for e, step in zip(net.history_epochs, net.history_epoch_steps)
+        for e, step in zip(net.history_epochs, net.history_epoch_steps, strict=False)
     ]
     if net.confusion is not None:
         s.confusion = np.asarray(net.confusion, np.int64).copy()

@@ -8,29 +8,40 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
-    QTabBar, QTabWidget, QWidget,
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QTabBar,
+    QTabWidget,
+    QWidget,
 )
 
 from convlab import __version__
 from convlab.core.images import ImageError, read_image, to_rgb
-from convlab.core.presets import model_presets
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel, steady_levels
+from convlab.core.presets import model_presets
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
+from .lab_session import SessionController
+from .live import format_stats
+from .network_state import LAYER_KINDS, NetworkState
+from .panels.capture_panel import CapturePanel
 from .panels.filters_panel import FiltersPanel
+from .panels.inside_panel import InsidePanel
+from .panels.layers_panel import LayersPanel
+from .panels.learn_panel import LearnPanel
+from .panels.live_panel import LivePanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
 from .panels.pixel_panel import PixelPanel
 from .panels.source_panel import SourcePanel
-from .lab_session import SessionController
-from .network_state import LAYER_KINDS, NetworkState
-from .panels.inside_panel import InsidePanel
-from .live import format_stats
-from .panels.capture_panel import CapturePanel
-from .panels.layers_panel import LayersPanel
-from .panels.live_panel import LivePanel
-from .panels.learn_panel import LearnPanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
 from .views.feature_map_grid import FeatureMapGrid
@@ -199,7 +210,8 @@ class MainWindow(QMainWindow):
         st = self.state
         self.act_open = self._action("&Open...", self.open_dialog, QKeySequence.Open,
                                      "Open an image or a saved .convlab session")
-        self.act_paste = self._action("&Paste Image", self.paste_image, "Ctrl+Shift+V", "Use the image on the clipboard")
+        self.act_paste = self._action("&Paste Image", self.paste_image, "Ctrl+Shift+V",
+                                      "Use the image on the clipboard")
         self.act_save_output = self._action("&Export Output Map...", self.save_output, "Ctrl+E",
                                             "Save the selected output map as a PNG, as it is shown")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Close ConvLab")
@@ -211,18 +223,25 @@ class MainWindow(QMainWindow):
         self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+Shift+N", "Add a filter to the bank")
         self.act_dup = self._action("&Duplicate Filter", st.duplicate_filter, "Ctrl+D", "Copy the selected filter")
         self.act_remove = self._action("&Remove Filter", st.remove_filter, "Ctrl+Delete", "Remove the selected filter")
-        self.act_norm = self._action("&Normalise Filter", fp.normalize, "Ctrl+L", "Divide the selected filter by its sum")
+        self.act_norm = self._action("&Normalise Filter", fp.normalize, "Ctrl+L",
+                                     "Divide the selected filter by its sum")
         self.act_zero = self._action("&Zero Filter", fp.zero, None, "Set every weight of the selected filter to 0")
-        self.act_rand = self._action("Ra&ndomise Filter", fp.randomize, "Ctrl+R", "Random weights for the selected filter")
-        self.act_next = self._action("Next Filter", lambda: st.select(st.selected + 1), "Ctrl+]", "Select the next filter")
-        self.act_prev = self._action("Previous Filter", lambda: st.select(st.selected - 1), "Ctrl+[", "Select the previous filter")
-        self.act_gray = self._action("&Gray", lambda: st.set_color("gray"), "Ctrl+G", "Filters see one gray channel", True)
-        self.act_rgb = self._action("&RGB", lambda: st.set_color("rgb"), "Ctrl+Shift+G", "Filters see three colour channels", True)
+        self.act_rand = self._action("Ra&ndomise Filter", fp.randomize, "Ctrl+R",
+                                     "Random weights for the selected filter")
+        self.act_next = self._action("Next Filter", lambda: st.select(st.selected + 1), "Ctrl+]",
+                                     "Select the next filter")
+        self.act_prev = self._action("Previous Filter", lambda: st.select(st.selected - 1), "Ctrl+[",
+                                     "Select the previous filter")
+        self.act_gray = self._action("&Gray", lambda: st.set_color("gray"), "Ctrl+G", "Filters see one gray channel",
+                                     True)
+        self.act_rgb = self._action("&RGB", lambda: st.set_color("rgb"), "Ctrl+Shift+G",
+                                    "Filters see three colour channels", True)
         self.display_actions = {}
         for i, m in enumerate(DISPLAY_MODES):
             self.display_actions[m] = self._action(DISPLAY_LABELS[m], lambda _=False, m=m: st.set_display_mode(m),
                                                    f"Ctrl+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
-        self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None, "Put every panel back in its place")
+        self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None,
+                                             "Put every panel back in its place")
         self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
                                        "The preset networks with their shapes, parameters and receptive fields")
         self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
@@ -644,7 +663,8 @@ class MainWindow(QMainWindow):
         self._set_tab(0, f"Bank output {wo} x {ho} x {r.maps.shape[0]}")
 
     def _draw_post(self, r, mode: str) -> None:
-        for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2, "1x1 mixed")):
+        for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2,
+                                                                                 "1x1 mixed")):
             if maps is None:
                 self._set_tab(idx, label, enabled=False)
                 continue
@@ -692,7 +712,8 @@ class MainWindow(QMainWindow):
         v = self.input_view
         v.clear_overlay()
         span = int(e.rows[-1] - e.rows[0] + 1)
-        v.add_box(int(e.rows[0]), int(e.cols[0]), span, span, color="#ff8c00" if pin or self._pinned is None else "#999")
+        v.add_box(int(e.rows[0]), int(e.cols[0]), span, span,
+                  color="#ff8c00" if pin or self._pinned is None else "#999")
         rr, cc = np.meshgrid(e.rows, e.cols, indexing="ij")
         inside = ~e.outside
         v.add_pixels(rr[inside], cc[inside], color="#ff8c00")
@@ -765,7 +786,8 @@ class MainWindow(QMainWindow):
             if a.shortcut().toString():
                 rows.append(f"<tr><td><b>{a.shortcut().toString(QKeySequence.NativeText)}</b></td>"
                             f"<td>{a.text().replace('&', '')}</td></tr>")
-        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts", "<table>" + "".join(sorted(set(rows))) + "</table>",
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts",
+                          "<table>" + "".join(sorted(set(rows))) + "</table>",
                           QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()

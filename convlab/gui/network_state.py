@@ -85,7 +85,7 @@ def load_dataset(settings: TrainSettings, input_shape, captured=None):
         if len(classes) < 2:
             raise ValueError(f"capture samples of at least 2 classes (there {'is' if len(classes) == 1 else 'are'} "
                              f"{len(classes)})")
-        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, counts) if n < 2]
+        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, counts, strict=True) if n < 2]
         if few:
             raise ValueError(f"every captured class needs at least 2 samples: {', '.join(few)}")
         ds = data.Dataset(x, y, list(classes), "captured")
@@ -116,7 +116,7 @@ def _evaluate_copy(model, val):
 
 
 class _SpecCommand(QUndoCommand):
-    def __init__(self, state: "NetworkState", text: str, before: tuple, after: tuple, merge_key=None):
+    def __init__(self, state: NetworkState, text: str, before: tuple, after: tuple, merge_key=None):
         super().__init__(text)
         self.state, self.before, self.after = state, before, after
         self.merge_key = merge_key  # consecutive edits of one field (spin-box steps) merge
@@ -592,8 +592,9 @@ class NetworkState(QObject):
         """Why the captured samples cannot train the model now ("" when they can)."""
         classes = self.captured_classes
         if len(classes) < 2:
-            return f"capture samples of at least 2 classes (there {'is' if len(classes) == 1 else 'are'} {len(classes)})"
-        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, self.captured_counts()) if n < 2]
+            verb = "is" if len(classes) == 1 else "are"
+            return f"capture samples of at least 2 classes (there {verb} {len(classes)})"
+        few = [f"{c!r} has {int(n)}" for c, n in zip(classes, self.captured_counts(), strict=True) if n < 2]
         if few:
             return f"every captured class needs at least 2 samples: {', '.join(few)}"
         if self.model is not None:

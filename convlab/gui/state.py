@@ -17,7 +17,13 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from convlab.core import kernels
 from convlab.core.images import downscale_to_fit
 from convlab.core.playground import (
-    BankResult, ConvSettings, FilterBank, PostSettings, check_geometry, image_to_input, mix_weights,
+    BankResult,
+    ConvSettings,
+    FilterBank,
+    PostSettings,
+    check_geometry,
+    image_to_input,
+    mix_weights,
 )
 
 MAX_IMAGE_SIDE = 1024
@@ -38,7 +44,7 @@ class Snapshot:
 
 
 class _EditCommand(QUndoCommand):
-    def __init__(self, state: "LabState", text: str, before: Snapshot, after: Snapshot, merge_id: int = -1):
+    def __init__(self, state: LabState, text: str, before: Snapshot, after: Snapshot, merge_id: int = -1):
         super().__init__(text)
         self.state, self.before, self.after, self._merge_id = state, before, after, merge_id
 
@@ -67,7 +73,7 @@ def convert_bank(bank: FilterBank, channels: int) -> FilterBank:
     if bank.channels == channels:
         return bank
     weights, names = [], []
-    for w, name in zip(bank.weights, bank.names):
+    for w, name in zip(bank.weights, bank.names, strict=True):
         p = kernels.KERNEL_PRESETS.get(name)
         if p is not None and (not p.mixes_channels or channels == 3):
             weights.append(p.filter(channels))

@@ -243,7 +243,8 @@ def test_a_half_edited_model_is_kept_without_weights(tmp_path):
     save(tmp_path / "half.convlab", Session(model_spec=bad_spec, model_preset=None))
     assert load(tmp_path / "half.convlab").model_spec == bad_spec
     with pytest.raises(SessionError, match=r"model_state holds weights but the model spec does not build \(layer 0"):
-        save(tmp_path / "x.convlab", Session(model_spec=bad_spec, model_state={"0.weight": np.zeros((2, 1, 11, 11), np.float32)}))
+        save(tmp_path / "x.convlab", Session(model_spec=bad_spec, model_state={"0.weight": np.zeros((2, 1, 11, 11),
+                                                                                                    np.float32)}))
     with pytest.raises(SessionError, match="optimizer_state is set but the model spec does not build"):
         save(tmp_path / "x.convlab", Session(model_spec=bad_spec, optimizer_state={"type": "SGD"}))
     assert not (tmp_path / "x.convlab").exists()
@@ -391,8 +392,10 @@ def test_a_pickled_array_is_never_loaded(saved):
     ("arrays/captured_y.npy", npy(np.array([0, 1])), "captured_x has 4 samples but captured_y has 2 labels"),
     ("arrays/history_steps.npy", npy(np.zeros((5, 2))), "history_steps must be S x 3"),
     ("images/image.png", b"GIF89a" + bytes(40), "images/image.png is not a PNG image"),
-    ("images/image.png", S._encode_png(np.zeros((13, 16, 3), np.uint8)), "is 16 x 13 pixels but the manifest says 17 x 13"),
-    ("images/image.png", S._encode_png(np.zeros((13, 17), np.uint8)), "decodes to (13, 17) but the manifest says (13, 17, 3)"),
+    ("images/image.png", S._encode_png(np.zeros((13, 16, 3), np.uint8)),
+     "is 16 x 13 pixels but the manifest says 17 x 13"),
+    ("images/image.png", S._encode_png(np.zeros((13, 17), np.uint8)),
+     "decodes to (13, 17) but the manifest says (13, 17, 3)"),
 ])
 def test_wrong_dtypes_shapes_and_values(saved, entry, data, message):
     items = entries(saved)

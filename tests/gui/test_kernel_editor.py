@@ -5,12 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from convlab.gui.views.kernel_editor import (
-    KernelEditor,
-    diverging_color,
-    format_value,
-    parse_number,
-)
+from convlab.gui.views.kernel_editor import KernelEditor, diverging_color, format_value, parse_number
 
 
 @pytest.fixture

@@ -19,7 +19,13 @@ from video_fixtures import frame_number, numbered_frame, write_numbered_video  #
 
 from convlab.core.playground import apply_bank  # noqa: E402
 from convlab.core.sources import (  # noqa: E402
-    THREAD_PREFIX, CameraSource, Frame, ImageFolderSource, VideoFileSource, describe_no_camera, live_sources,
+    THREAD_PREFIX,
+    CameraSource,
+    Frame,
+    ImageFolderSource,
+    VideoFileSource,
+    describe_no_camera,
+    live_sources,
 )
 from convlab.gui.live import STAGES, LivePipeline, LiveSource, format_stats  # noqa: E402
 from convlab.gui.network_state import NetworkState  # noqa: E402

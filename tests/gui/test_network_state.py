@@ -58,7 +58,8 @@ def test_impossible_spec_blocks_training_with_the_reason(net):
 def test_json_edit(net):
     assert "not valid JSON" in net.set_spec_json("{nope")
     assert "input" in net.set_spec_json("[]")
-    assert net.set_spec_json('{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "units": 10}]}') == ""
+    spec = '{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "units": 10}]}'
+    assert net.set_spec_json(spec) == ""
     assert net.report.total_params == 7850
 
 

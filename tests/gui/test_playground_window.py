@@ -157,7 +157,8 @@ def test_undo_and_redo_every_edit(window, qtbot):
     np.testing.assert_allclose(st.result.maps, engine_maps(st), rtol=1e-4, atol=1e-2)
 
 
-@pytest.mark.parametrize("stride, padding, mode, dilation", [(2, 0, "zeros", 1), (1, 2, "reflect", 2), (3, 1, "replicate", 3)])
+@pytest.mark.parametrize("stride, padding, mode, dilation",
+                         [(2, 0, "zeros", 1), (1, 2, "reflect", 2), (3, 1, "replicate", 3)])
 def test_stride_padding_dilation_update_shape_math_and_output(window, qtbot, stride, padding, mode, dilation):
     fp = window.filters_panel
     set_spin(qtbot, window, fp.stride, stride)

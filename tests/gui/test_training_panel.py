@@ -12,7 +12,12 @@ from convlab.core.training import EpochResult
 from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.training_panel import LogSpinBox, TrainingPanel, step_125
 from convlab.gui.views.training_views import (
-    ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery, array_to_pixmap,
+    ClassBarsView,
+    ConfusionMatrixView,
+    CurvesView,
+    DatasetPreview,
+    SampleGallery,
+    array_to_pixmap,
 )
 
 WAIT = 15000

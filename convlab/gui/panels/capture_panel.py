@@ -15,8 +15,19 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidgetItem, QMessageBox,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..network_state import CLASS_NAME_MAX
@@ -42,7 +53,7 @@ class CaptureGallery(SampleGallery):
         self.setSelectionMode(QAbstractItemView.ExtendedSelection)
 
     def append_samples(self, images: np.ndarray, captions, ids, tooltips) -> None:
-        for img, caption, i, tip in zip(images, captions, ids, tooltips):
+        for img, caption, i, tip in zip(images, captions, ids, tooltips, strict=True):
             item = QListWidgetItem(array_to_pixmap(img, self.icon), str(caption))
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             item.setToolTip(str(tip))

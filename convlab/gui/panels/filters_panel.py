@@ -10,8 +10,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core import kernels
@@ -143,7 +153,8 @@ class FiltersPanel(QWidget):
         self.stride.valueChanged.connect(lambda v: st.set_settings(f"Stride {v}", MERGE_STRIDE, stride=v))
         self.padding.valueChanged.connect(lambda v: st.set_settings(f"Padding {v}", MERGE_PADDING, padding=v))
         self.dilation.valueChanged.connect(lambda v: st.set_settings(f"Dilation {v}", MERGE_DILATION, dilation=v))
-        self.mode.activated.connect(lambda _: st.set_settings(f"Padding mode {self.mode.currentData()}", padding_mode=self.mode.currentData()))
+        self.mode.activated.connect(lambda _: st.set_settings(f"Padding mode {self.mode.currentData()}",
+                                                              padding_mode=self.mode.currentData()))
         self.display.activated.connect(lambda _: st.set_display_mode(self.display.currentData()))
         return box
 
@@ -170,7 +181,8 @@ class FiltersPanel(QWidget):
         form.addRow("Maps out M", self.mix_m)
         form.addRow("Weights", self.mix_kind)
         st = self.state
-        self.pool.activated.connect(lambda _: st.set_post(f"Pooling {self.pool.currentData()}", pool=self.pool.currentData()))
+        self.pool.activated.connect(lambda _: st.set_post(f"Pooling {self.pool.currentData()}",
+                                                          pool=self.pool.currentData()))
         self.pool_k.valueChanged.connect(lambda v: st.set_post(f"Pool window {v}", MERGE_POOL_K, pool_kernel=v))
         self.pool_s.valueChanged.connect(lambda v: st.set_post(f"Pool stride {v}", MERGE_POOL_S, pool_stride=v))
         self.mix_on.toggled.connect(lambda _: self._mix_changed("1x1 convolution"))

@@ -11,14 +11,25 @@ the panel only maps them to screen items, reusing those items between updates.
 
 from __future__ import annotations
 
-from convlab.core.receptive_field import block_on_input
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QSpinBox, QSplitter,
-    QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
+
+from convlab.core.receptive_field import block_on_input
 
 from ..views.controls import SteadyLabel
 from ..views.image_view import ImageView

@@ -16,7 +16,6 @@ Learning works on a copy of the lab's image scaled to at most MAX_LEARN_SIDE pix
 from __future__ import annotations
 
 import collections
-
 import os
 import time
 from dataclasses import dataclass
@@ -25,16 +24,40 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSplitter,
-    QVBoxLayout, QWidget,
+    QApplication,
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core import functional as F
 from convlab.core import kernels
 from convlab.core.filter_targets import (
-    OPENCV_TARGETS, image_target, learning_input, learning_shape, opencv_kernel, opencv_target, preset_target,
-    resize_note, sample_target, same_padding, why_not_linear,
+    OPENCV_TARGETS,
+    image_target,
+    learning_input,
+    learning_shape,
+    opencv_kernel,
+    opencv_target,
+    preset_target,
+    resize_note,
+    same_padding,
+    sample_target,
+    why_not_linear,
 )
 from convlab.core.images import read_image
 from convlab.core.playground import FilterBank
@@ -744,7 +767,7 @@ class LearnPanel(QWidget):
             self.optimizer_combo.setCurrentIndex(i)
         radio = {"samples": self.data_samples_radio, "frames": self.data_frames_radio}.get(setup.get("data"))
         (radio or self.data_current_radio).setChecked(True)
-        for combo, key in zip(self.extra_preset_combos, setup.get("extra_presets") or []):
+        for combo, key in zip(self.extra_preset_combos, setup.get("extra_presets") or [], strict=False):
             i = combo.findData(key)
             if i >= 0:
                 combo.setCurrentIndex(i)

@@ -25,12 +25,26 @@ import numpy as np
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core.sources import (
-    CameraSource, FrameSource, ImageFolderSource, SourceError, VideoFileSource, describe_no_camera,
+    CameraSource,
+    FrameSource,
+    ImageFolderSource,
+    SourceError,
+    VideoFileSource,
+    describe_no_camera,
     list_cameras,
 )
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from html import escape
 
-
 from convlab.core.playground import bank_math, weight_count
 
 from ..views.rich_text import RichTextView

@@ -11,12 +11,25 @@ import math
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from ..views.controls import out_of_sight, spin_box
 from ..network_state import DATASETS
+from ..views.controls import out_of_sight, spin_box
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
 SYNTHETIC = ("digits", "shapes")
@@ -441,9 +454,10 @@ class TrainingPanel(QWidget):
         self.class_accuracy.set_values(net.per_class_accuracy(), classes)
         idx = net.misclassified()
         y, pred = net.val.y[idx], ev.predictions[idx]
-        captions = [f"true {classes[t]} → predicted {classes[p]}" for t, p in zip(y, pred)]
+        captions = [f"true {classes[t]} → predicted {classes[p]}" for t, p in zip(y, pred, strict=True)]
         tips = [f"validation sample {i}: true {classes[t]}, predicted {classes[p]} "
-                f"({100 * ev.probabilities[i, p]:.0f}% sure); click to look at it" for i, t, p in zip(idx, y, pred)]
+                f"({100 * ev.probabilities[i, p]:.0f}% sure); click to look at it" for i, t, p in zip(idx, y, pred,
+                                                                                                      strict=True)]
         self.misclassified_gallery.set_samples(net.val.x[idx], captions, ids=idx, tooltips=tips)
 
     def catch_up(self) -> None:

@@ -244,7 +244,7 @@ def diverging_color(v: float, scale: float) -> QColor:
         return QColor(*_WHITE)
     t = min(1.0, abs(v) / scale)
     end = _POS if v > 0 else _NEG
-    return QColor(*(round(w + (e - w) * t) for w, e in zip(_WHITE, end)))
+    return QColor(*(round(w + (e - w) * t) for w, e in zip(_WHITE, end, strict=True)))
 
 
 def _text_color(bg: QColor) -> QColor:
@@ -268,7 +268,7 @@ class _CellDelegate(QStyledItemDelegate):
     """Opens a line editor holding the exact value and routes commits to the editor's single
     commit path. Paints the selection as a frame so the value tint stays visible."""
 
-    def __init__(self, grid: "_KernelGrid"):
+    def __init__(self, grid: _KernelGrid):
         super().__init__(grid)
         self._grid = grid
 
@@ -324,7 +324,7 @@ def _cell_font(base: QFont) -> QFont:
 class _KernelGrid(QTableWidget):
     """One F x F grid of one input channel."""
 
-    def __init__(self, editor: "KernelEditor", channel: int, f: int):
+    def __init__(self, editor: KernelEditor, channel: int, f: int):
         super().__init__(f, f)
         self._editor = editor
         self.channel = channel
@@ -536,7 +536,7 @@ class KernelEditor(QWidget):
                 same = (old == arr) | (np.isnan(old) & np.isnan(arr))
                 same &= np.signbit(old) == np.signbit(arr)
                 changed = ~same
-            for ch, r, col in zip(*np.nonzero(changed)):
+            for ch, r, col in zip(*np.nonzero(changed), strict=True):
                 self._paint_cell(int(ch), int(r), int(col))
             for i, name in enumerate(names):
                 self._grid_labels[i].setText(name)
