@@ -110,7 +110,8 @@ class PoolSettings:
     pool_stride: int = _setting(2, 1, 8)
 
 
-MAX_MIX_MAPS = 32  # maps a 1x1 convolution after the bank may make (the bank's own limit)
+MAX_BANK_FILTERS = 32  # filters in the playground's bank
+MAX_MIX_MAPS = MAX_BANK_FILTERS  # maps a 1x1 convolution after the bank may make
 
 
 @dataclass(frozen=True)

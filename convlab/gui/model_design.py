@@ -202,10 +202,7 @@ class ModelDesign(QObject):
 
     def _build(self, keep_weights: bool) -> None:
         old = self.model.state_dict() if (keep_weights and self.model is not None) else {}
-        try:
-            self.report, model = design_model(self.spec, seed=self._seed())
-        except Exception as e:  # noqa: BLE001 - an edit is never an exception: the spec is marked instead
-            self.report, model = _failed_report(self.spec, e), None
+        self.report, model = self.build_aside(self.spec, self._seed())
         self.model = model
         if model is None:
             self.view_model = None
@@ -216,17 +213,19 @@ class ModelDesign(QObject):
                 own[k][...] = v
         self.view_model = model.copy()
 
-    def restore(self, spec, preset_key: str | None, state: dict) -> None:
-        """A saved model side (a session): no undo step and no signal (the owner tells the others)."""
-        if isinstance(spec, dict):
-            self.spec, self.preset_key = copy.deepcopy(spec), preset_key
-        else:  # a lab without a model starts from the default one
-            self.spec, self.preset_key = model_preset(DEFAULT_PRESET), DEFAULT_PRESET
-        self._build(keep_weights=False)
-        if self.model is not None and state:
-            self.model.load_state_dict(state)
-            assert self.view_model is not None
-            self.view_model.load_state_dict(state)
+    @staticmethod
+    def build_aside(spec, seed: int) -> tuple[SpecReport, Sequential | None]:
+        """The report and model of a spec, without touching the design (never raises)."""
+        try:
+            return design_model(spec, seed=seed)
+        except Exception as e:  # noqa: BLE001 - a spec that cannot be built is marked, not an exception
+            return _failed_report(spec, e), None
+
+    def restore_built(self, spec: dict, preset_key: str | None, report: SpecReport, model: Sequential | None) -> None:
+        """Take a spec built aside (a session): no undo step and no signal (the owner tells the others)."""
+        self.spec, self.preset_key = copy.deepcopy(spec), preset_key
+        self.report, self.model = report, model
+        self.view_model = None if model is None else model.copy()
 
     def reset_weights(self, seed: int) -> None:
         if self.model is not None:

@@ -15,14 +15,21 @@ signals, so every view draws once, with fresh activations.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from convlab.core import session as S
+from convlab.core.model import Sequential, SpecReport
+from convlab.core.presets import model_preset
 from convlab.core.reasons import Notice
-from convlab.core.settings import TrainSettings
+from convlab.core.session import Session, SessionError
+from convlab.core.settings import TrainSettings, from_mapping, to_mapping
 from convlab.core.training import EpochResult
 
 from .captured_samples import CapturedSamples
-from .model_design import ModelDesign
+from .model_design import DEFAULT_PRESET, ModelDesign
 from .probe import Probe
 from .training_state import TrainingState
 
@@ -54,6 +61,25 @@ _forward("probe", "image", "input_source", "sample_index", "preprocess", "curren
          "probabilities", "unit", "rf_mode", "effective_rf", "set_image", "show_frame", "use_image", "use_sample",
          "set_preprocess", "refresh_input", "refresh_activations", "select_unit", "clear_unit", "set_rf_mode",
          "unit_boxes", "inputChanged", "activationsChanged", "unitChanged")
+
+
+@dataclass
+class NetworkRestore:
+    """A session's model side, checked and built aside, ready to replace the current one."""
+
+    spec: dict
+    preset_key: str | None
+    report: SpecReport
+    model: Sequential | None
+    settings: TrainSettings
+    steps: list
+    epochs: list
+    epoch_steps: list
+    optimizer_state: dict | None
+    confusion: np.ndarray | None
+    captured: tuple
+    unit: tuple | None
+    rf_mode: str
 
 
 class NetworkState(QObject):
@@ -128,17 +154,82 @@ class NetworkState(QObject):
         return self.captured.add(image, class_index, vm.input_shape if vm is not None else None,
                                  self.probe.preprocess)
 
-    def restore(self, spec, preset_key, state: dict, settings: TrainSettings, steps, epochs: list[EpochResult],
-                epoch_steps, optimizer_state) -> None:
-        """Bring back a saved model side (a session): no undo step, the undo history starts here."""
-        self.design.restore(spec, preset_key, state)
+    # ------------------------------------------------------------------ sessions
+
+    def write_session(self, s: Session) -> None:
+        """The model side's part of a session."""
+        d, t, c = self.design, self.trainer_state, self.captured
+        s.model_spec, s.model_preset = d.spec, d.preset_key
+        if d.model is not None and t.training == "idle":
+            s.model_state = d.model.state_dict()
+        elif d.view_model is not None:  # during a run: the latest snapshot the GUI holds
+            s.model_state = d.view_model.state_dict()
+        s.optimizer_state = t.optimizer_state
+        settings = to_mapping(t.settings)
+        s.train_settings = {k: settings[k] for k in S.DEFAULT_TRAIN}
+        s.dataset = {"kind": settings["dataset"], "path": settings["path"], "samples": settings["samples"]}
+        if t.history_steps:
+            s.history_steps = np.asarray(t.history_steps, dtype=np.float64).reshape(-1, 3)
+        s.history_epochs = [
+            {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
+             "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "step": step}
+            for e, step in zip(t.history_epochs, t.history_epoch_steps, strict=False)
+        ]
+        if t.confusion is not None:
+            s.confusion = np.asarray(t.confusion, np.int64).copy()
+        s.captured_classes = list(c.classes)
+        if c.x is not None and len(c.y):
+            s.captured_x = np.asarray(c.x, np.float32).copy()
+            s.captured_y = np.asarray(c.y, np.int64).copy()
+        p = self.probe
+        s.selection = {**s.selection, "unit": list(p.unit) if p.unit else None, "rf_mode": p.rf_mode}
+
+    def prepare_restore(self, s: Session) -> NetworkRestore:
+        """Everything ``apply_restore`` needs, built aside (the model too) and checked against the
+        limits the widgets have; SessionError says what does not fit. Nothing changes here."""
+        try:
+            settings = from_mapping(TrainSettings, {**s.train_settings, **{
+                name: s.dataset[key] for key, name in S.DATASET_KEYS.items() if key in s.dataset}}, "train_settings")
+        except ValueError as e:
+            raise SessionError(str(e)) from None
+        steps = np.zeros((0, 3)) if s.history_steps is None else np.asarray(s.history_steps, np.float64)
+        if steps.size and not np.isfinite(steps[:, 0]).all():
+            raise SessionError("history_steps: the step column holds NaN or infinite values")
+        history = [(int(a), float(b), float(c)) for a, b, c in steps]
+        epochs = [EpochResult(int(e.get("epoch", i + 1)), e.get("train_loss"), e.get("train_accuracy"),
+                              e.get("val_loss"), e.get("val_accuracy")) for i, e in enumerate(s.history_epochs)]
+        epoch_steps = [int(e.get("step", 0)) for e in s.history_epochs]
+        spec = s.model_spec if isinstance(s.model_spec, dict) else model_preset(DEFAULT_PRESET)
+        preset = s.model_preset if isinstance(s.model_spec, dict) else DEFAULT_PRESET
+        report, model = self.design.build_aside(spec, settings.seed)
+        if model is not None and s.model_state:
+            try:
+                model.load_state_dict(s.model_state)
+            except (ValueError, KeyError) as e:
+                raise SessionError(f"model_state does not fit the model: {e}") from None
+        unit = s.selection.get("unit")
+        return NetworkRestore(spec, preset, report, model, settings, history, epochs, epoch_steps,
+                              s.optimizer_state, s.confusion, (s.captured_x, s.captured_y, s.captured_classes),
+                              tuple(int(v) for v in unit) if isinstance(unit, list) and len(unit) == 4 else None,
+                              str(s.selection.get("rf_mode", "analytic")))
+
+    def apply_restore(self, r: NetworkRestore) -> None:
+        """Replace the model side with a prepared session part: no undo step (the history starts here)."""
+        self.captured.replace(*r.captured)  # before a "captured" dataset is rebuilt
+        self.design.restore_built(r.spec, r.preset_key, r.report, r.model)
         self.probe.unit, self.probe.effective_rf = None, None
         self.probe.rebuilt()
         self.trainer_state.models_rebuilt()
-        self.trainer_state.restore(settings, steps, epochs, epoch_steps, optimizer_state)
+        self.trainer_state.restore(r.settings, r.steps, r.epochs, r.epoch_steps, r.optimizer_state)
         self.trainer_state.settingsChanged.emit()
         self.trainer_state.evaluationChanged.emit()
         self._announce()  # the weights views redraw with the spec
+        if r.unit is not None:
+            self.probe.set_rf_mode(r.rf_mode if r.rf_mode in ("analytic", "effective") else "analytic")
+            self.probe.select_unit(*r.unit)
+        if r.confusion is not None and self.trainer_state.dataset is None and self.design.report.ok:
+            # the confusion matrix, gallery and probabilities come back once the (seeded) dataset is rebuilt
+            self.trainer_state.load_dataset(then=self.trainer_state.evaluate)
 
     def follow(self, lab) -> None:
         """Look at the playground's still images (a LabState's ``imageChanged``), once. Live frames

@@ -33,9 +33,11 @@ from convlab.core.playground import (
     image_to_input,
     mix_weights,
 )
+from convlab.core.session import Session, SessionError
+from convlab.core.settings import MAX_BANK_FILTERS, PoolSettings, from_mapping, to_mapping
 
 MAX_IMAGE_SIDE = 1024
-MAX_FILTERS = 32
+MAX_FILTERS = MAX_BANK_FILTERS
 DEFAULT_BANK = ("sobel_x", "sobel_y", "laplacian", "box_blur")
 
 
@@ -363,3 +365,53 @@ class LabState(QObject):
         t0 = time.perf_counter()
         self.resultChanged.emit()
         self.resultShown.emit(job, (time.perf_counter() - t0) * 1e3)
+
+    # ------------------------------------------------------------------ sessions
+
+    def write_session(self, s: Session) -> None:
+        """The playground's part of a session: the image, the colour mode, the bank and its settings."""
+        s.image, s.image_name, s.color = self.image, self.image_name, self.color
+        b = self.bank
+        s.kernels, s.biases, s.kernel_names = b.weights.copy(), b.biases.copy(), list(b.names)
+        s.conv = to_mapping(self.settings)
+        s.display_mode = self.display_mode
+        p = self.post
+        s.post = to_mapping(PoolSettings(p.pool, p.pool_kernel, p.pool_stride))
+        if p.mix is not None:
+            s.mix = np.asarray(p.mix, np.float32).copy()
+            s.mix_bias = (np.zeros(p.mix.shape[0], np.float32) if p.mix_bias is None
+                          else np.asarray(p.mix_bias, np.float32).copy())
+        s.selected_filter = self.selected
+
+    def prepare_restore(self, s: Session) -> tuple[np.ndarray | None, str, Snapshot]:
+        """Everything ``apply_restore`` needs from a (validated) session, checked against the limits the
+        widgets have; SessionError says what does not fit. Nothing changes here."""
+        channels = 1 if s.color == "gray" else 3
+        try:
+            conv = from_mapping(ConvSettings, s.conv, "conv")
+            pool = from_mapping(PoolSettings, s.post, "post")
+        except ValueError as e:
+            raise SessionError(str(e)) from None
+        if s.kernels is None:  # a lab without a bank starts from the default one
+            bank = preset_bank(list(DEFAULT_BANK), channels)
+        elif s.kernels.shape[0] > MAX_FILTERS:
+            raise SessionError(f"the bank has {s.kernels.shape[0]} filters; the playground holds at most {MAX_FILTERS}")
+        else:
+            bank = FilterBank(s.kernels, s.biases, list(s.kernel_names))
+            if bank.channels != channels:
+                bank = convert_bank(bank, channels)
+        mix, mix_bias = s.mix, s.mix_bias
+        if mix is not None and (mix.shape[1] != bank.count or mix.shape[0] > bank.count):
+            mix, mix_bias = None, None  # a 1x1 mix for another bank: dropped
+        post = PostSettings(pool.pool, pool.pool_kernel, pool.pool_stride, mix, mix_bias)
+        selected = min(max(int(s.selected_filter), 0), bank.count - 1)
+        image = s.image
+        return image, s.image_name or "session image", Snapshot(s.color, bank, conv, post, s.display_mode, selected)
+
+    def apply_restore(self, prepared: tuple[np.ndarray | None, str, Snapshot]) -> None:
+        """Replace the playground with a prepared session part (not an undo step)."""
+        image, name, snapshot = prepared
+        if image is not None:
+            self.set_image(image, name)
+        self._restore(snapshot)
+

@@ -9,12 +9,11 @@ state, exactly.
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from convlab.core.images import colorize
 from convlab.core.playground import FilterBank, display, steady_levels
-from convlab.gui.main_window import MainWindow
 from convlab.gui.views.controls import SteadyLabel, out_of_sight
 from convlab.gui.views.feature_map_grid import FeatureMapGrid, shrink_for_tile
 from convlab.gui.views.image_view import DIVERGING, GRAY, ImageView, lut
@@ -23,21 +22,9 @@ from convlab.gui.views.training_views import ClassBarsView
 WAIT = 10000
 
 
-@pytest.fixture(autouse=True)
-def _row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
-
-
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "convlab.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1400, 950)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=WAIT)
-    yield w
-    w.session.mark_clean()
-    w.close()
+def window(new_window):
+    return new_window(size=(1400, 950))
 
 
 def frame(seed: int, h: int = 120, w: int = 160) -> np.ndarray:

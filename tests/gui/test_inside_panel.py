@@ -1,24 +1,16 @@
 """The Inside panel: model input, feature maps with statistics, filters and receptive fields."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QListWidget, QSpinBox
 
 from convlab.core.data import Dataset
-from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.inside_panel import InsidePanel
 
 
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
-
-
 @pytest.fixture
-def net(qtbot):
-    state = NetworkState(QUndoStack())
+def net(new_net):
+    state = new_net()
     state.set_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
     return state
 

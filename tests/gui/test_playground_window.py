@@ -24,17 +24,6 @@ def engine_maps(state):
     return ref[0]
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "convlab.ini"), QSettings.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=10000)
-    yield w
-    w.close()
-
-
 def wait_result(qtbot, w, action):
     """Run an action and wait until the outputs on screen show its result."""
     with qtbot.waitSignal(w.outputDrawn, timeout=10000):

@@ -1,15 +1,12 @@
 """The training panel drives NetworkState: dataset, settings, run / pause / step / stop, results."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QApplication
 
 from convlab.core.presets import model_preset
 from convlab.core.training import EpochResult
-from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.training_panel import LogSpinBox, TrainingPanel
 from convlab.gui.views.training_views import (
     ClassBarsView,
@@ -23,19 +20,11 @@ from convlab.gui.views.training_views import (
 WAIT = 15000
 
 
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
-
-
 @pytest.fixture
-def net(qtbot):
-    stack = QUndoStack()
-    n = NetworkState(stack)
-    n._test_stack = stack  # keep the stack alive as long as the state
+def net(new_net):
+    n = new_net()
     n.set_settings(dataset="digits", samples=300, epochs=1, batch_size=32)
-    yield n
-    n.shutdown()  # waits for a dataset still being built
+    return n
 
 
 @pytest.fixture

@@ -185,7 +185,8 @@ class InsidePanel(QWidget):
                 self.layer_list.addItem(f"{r.index}: {r.type} {'x'.join(str(s) for s in r.output_shape)}")
             if rows:
                 self.layer_list.setCurrentRow(min(current, len(rows) - 1))
-        self.maps.set_layer(max(self.layer_list.currentRow(), 0))
+        # the maps follow on activationsChanged, which comes right after every spec change
+        self.maps.set_layer(max(self.layer_list.currentRow(), 0), draw=False)
 
     def _spec_changed(self) -> None:
         self._fill_layers()

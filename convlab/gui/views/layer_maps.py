@@ -119,11 +119,13 @@ class LayerMapsView(QWidget):
 
     # ------------------------------------------------------------------ choosing
 
-    def set_layer(self, index: int) -> None:
+    def set_layer(self, index: int, draw: bool = True) -> None:
+        """Show another layer (``draw=False``: choose it only, the next refresh draws it)."""
         if index != self.layer:
             self.layer = index
             self.channel = 0
-        self.refresh()
+        if draw:
+            self.refresh()
 
     def set_channel(self, channel: int) -> None:
         self.channel = int(channel)
