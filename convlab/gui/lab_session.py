@@ -61,11 +61,7 @@ def capture(window) -> Session:
         s.mix_bias = (np.zeros(p.mix.shape[0], np.float32) if p.mix_bias is None
                       else np.asarray(p.mix_bias, np.float32).copy())
     s.selected_filter = st.selected
-    learn = window.learn_panel
-    s.learn = {**s.learn, **learn.setup()}
-    if learn.result is not None:
-        s.learn_kernel = np.asarray(learn.result.weight, np.float32).copy()
-        s.learn_bias = np.asarray(learn.result.bias, np.float32).copy()
+    window.learn_state.write_session(s)
     s.model_spec = net.spec
     s.model_preset = net.preset_key
     if net.model is not None and net.training == "idle":
@@ -121,7 +117,7 @@ def restore(window, s: Session) -> None:
         bank = convert_bank(st.bank, channels)
     sel = min(max(int(s.selected_filter), 0), bank.count - 1)
     st._restore(Snapshot(s.color, bank, conv, post, s.display_mode, sel))
-    window.learn_panel.apply_setup(s.learn)
+    window.learn_state.restore_session(s)
     ts, ds = s.train_settings, s.dataset
     settings = TrainSettings(
         dataset=str(ds.get("kind", "digits")), path=str(ds.get("path", "")), samples=int(ds.get("samples", 6000)),

@@ -30,6 +30,7 @@ from convlab.core.presets import model_presets
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
 from .lab_session import SessionController
+from .learn_state import LearnState
 from .live import format_stats
 from .network_state import LAYER_KINDS, NetworkState
 from .panels.capture_panel import CapturePanel
@@ -140,7 +141,8 @@ class MainWindow(QMainWindow):
         inside.setFrameShape(QFrame.NoFrame)
         inside.setWidget(self.inside_panel)
         self.center.addTab(inside, "Inside the network")
-        self.learn_panel = LearnPanel(self.state)
+        self.learn_state = LearnState(self.state, self)
+        self.learn_panel = LearnPanel(self.learn_state)
         learn = QScrollArea()
         learn.setWidgetResizable(True)
         learn.setFrameShape(QFrame.NoFrame)
@@ -493,7 +495,7 @@ class MainWindow(QMainWindow):
             return
         self.session.discard_autosave()  # a clean exit: nothing to restore next time
         self.save_settings()
-        self.learn_panel.shutdown()
+        self.learn_state.shutdown()
         self.live_panel.shutdown()
         self.net.shutdown()
         if self.worker is not None:
