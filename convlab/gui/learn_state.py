@@ -15,8 +15,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from convlab.core import functional as F
 from convlab.core import kernels
@@ -84,7 +83,7 @@ class LearnState(QObject):
         self.lab.imageChanged.connect(self._on_lab_image)
         if hasattr(self.lab, "frameChanged"):
             self.lab.frameChanged.connect(self._on_lab_image)
-        app = QApplication.instance()
+        app = QCoreApplication.instance()
         if app is not None:  # a run still going when the app quits must not outlive its thread object
             app.aboutToQuit.connect(self.shutdown)
 
