@@ -535,16 +535,16 @@ class LearnState(QObject):
         self._keys = self._default_keys()
         self._keys[settings.target_kind] = settings.target_key
         self.settings, self.pace = settings, DEFAULT_PACE
-        image = None
+        image, problem = None, ""
         if settings.target_kind == "image" and settings.target_key:
             try:
                 image = read_image(settings.target_key)
-            except (ValueError, OSError) as e:
-                self.message.emit(f"target image not loaded: {e}")
+            except (ValueError, OSError) as e:  # the settings stay; Start says the picture is missing
+                problem = f"target image not loaded: {e}"
         self._take_target(image, settings.target_key if settings.target_kind == "image" else "")
         self._set_status("The learned filter of the session: press Start to learn again."
                          if result is not None else "")
-        self._error("")
+        self._error(problem)
         self.settingsChanged.emit()
         self.runChanged.emit()
         self.resultChanged.emit()

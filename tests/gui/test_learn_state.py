@@ -95,6 +95,15 @@ def test_widgets_write_through_the_state_and_follow_it(qtbot, panel, state):
     assert not state.set(lr=0.2)  # nothing changed
 
 
+def test_typing_a_number_is_not_rewritten_under_the_cursor(qtbot, panel, state):
+    panel.show()
+    for spin, text, name, want in ((panel.lr_spin, "0.125", "lr", 0.125), (panel.steps_spin, "1234", "steps", 1234)):
+        spin.setFocus()
+        spin.lineEdit().selectAll()
+        qtbot.keyClicks(spin.lineEdit(), text)  # every keystroke is a value (keyboard tracking)
+        assert getattr(state.settings, name) == pytest.approx(want) and spin.lineEdit().text() == text
+
+
 def test_out_of_range_settings_are_refused_and_nothing_changes(state):
     before = state.settings
     for changes, pattern in (({"lr": 5.0}, "lr must be a number from 0.0001 to 2"),
@@ -191,6 +200,12 @@ def test_a_session_target_picture_is_loaded_again(state, tmp_path):
     assert state.restore_session(Session(learn=learn))
     assert state.target_image is not None and state.target_image.shape[:2] == (8, 8)
     assert state.prepare_run().kind == "image"
+    gone = {**learn, "target_key": str(tmp_path / "gone.png")}
+    assert state.restore_session(Session(learn=gone))  # the settings come back; the picture is missing
+    assert state.settings.target_key == str(tmp_path / "gone.png") and state.target_image is None
+    assert state.error.startswith("target image not loaded")
+    with pytest.raises(ValueError, match="no target image"):
+        state.prepare_run()
 
 
 # --------------------------------------------------------------------------- recent frames

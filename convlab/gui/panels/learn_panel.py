@@ -358,18 +358,21 @@ class LearnPanel(QWidget):
                    self.kernel_spin, self.filters_spin, self.stride_spin, self.padding_spin, self.dilation_spin,
                    self.optimizer_combo, self.lr_spin, self.steps_spin, self.pace_combo, *self.extra_preset_combos)
         blockers = [QSignalBlocker(w) for w in widgets]
+        # only what differs is set: a number being typed (keyboard tracking) is not rewritten under the cursor
         self.target_group.button(LEARN_TARGET_KINDS.index(s.target_kind)).setChecked(True)
         self.data_group.button(LEARN_DATA_KINDS.index(s.data)).setChecked(True)
         for combo, key in ((self.preset_combo, st.target_key_of("preset")),
                            (self.opencv_combo, st.target_key_of("opencv")), (self.optimizer_combo, s.optimizer),
                            (self.pace_combo, st.pace), *zip(self.extra_preset_combos, s.extra_presets, strict=True)):
-            combo.setCurrentIndex(max(combo.findData(key), 0))
+            if combo.currentData() != key:
+                combo.setCurrentIndex(max(combo.findData(key), 0))
         if not self.image_path.hasFocus():  # a path being typed stays until Enter
             self.image_path.setText(st.target_key_of("image"))
         for spin, v in ((self.kernel_spin, s.kernel), (self.filters_spin, s.filters), (self.stride_spin, s.stride),
                         (self.padding_spin, s.padding), (self.dilation_spin, s.dilation), (self.lr_spin, s.lr),
                         (self.steps_spin, s.steps)):
-            spin.setValue(v)
+            if spin.valueFromText(spin.textFromValue(v)) != spin.value():
+                spin.setValue(v)
         for b in blockers:
             b.unblock()
         key = self.opencv_combo.currentData()
