@@ -160,18 +160,34 @@ class SpecReport(_Totals):
 
 def analyze_spec(spec) -> SpecReport:
     """Check a spec and summarise every layer up to the first that cannot work (never raises)."""
+    return _analyze(spec)[0]
+
+
+def design_model(spec, seed=None) -> tuple[SpecReport, Sequential | None]:
+    """One build of a spec: its report and, when every layer works, the model made of those same
+    layers with fresh weights from ``seed`` (None when a layer cannot work). Never raises."""
+    report, layers = _analyze(spec)
+    if not report.ok or report.input_shape is None:
+        return report, None
+    model = Sequential(layers, report.input_shape, seed)
+    model.reset_parameters(seed)
+    return report, model
+
+
+def _analyze(spec) -> tuple[SpecReport, list[Layer]]:
     try:
         shape = _input_shape(spec)
     except SpecError as e:
-        return SpecReport(None, [], None, str(e))
+        return SpecReport(None, [], None, str(e)), []
     try:
-        return SpecReport(shape, _summarise(build_layers(spec)))
+        layers = build_layers(spec)
+        return SpecReport(shape, _summarise(layers)), layers
     except SpecError as e:
         if e.index is None:
-            return SpecReport(shape, [], None, str(e))
+            return SpecReport(shape, [], None, str(e)), []
         # every layer before the failing one was built: summarise them
         before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])})
-        return SpecReport(shape, _summarise(before), e.index, str(e))
+        return SpecReport(shape, _summarise(before), e.index, str(e)), []
 
 
 def _summarise(layers) -> list[LayerSummary]:

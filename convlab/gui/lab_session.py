@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from convlab.core.playground import ConvSettings, FilterBank, PostSettings
 from convlab.core.session import Session, SessionError, load, save
+from convlab.core.settings import TrainSettings
 from convlab.core.training import EpochResult
 
-from .network_state import TrainSettings
 from .state import DEFAULT_BANK, Snapshot, preset_bank
 
 SESSION_FILTER = "ConvLab sessions (*.convlab);;All files (*)"

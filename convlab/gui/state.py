@@ -4,10 +4,18 @@ Panels read the state and call its methods; they never keep their own copy of a 
 Every edit of the filter bank, the convolution settings, the post-processing or the colour
 mode goes through ``edit()``, which pushes an undoable command holding the state before and
 after. Heavy computation runs in a BankWorker thread; the newest request wins.
+
+Two ways in for a picture: ``set_image`` for a still image (announced in the status bar,
+``imageChanged``: the source panel, the filter math, the learn panel and the unsaved mark follow)
+and ``show_frame`` for a live frame (``frameChanged`` only: the views that draw the input follow).
+Every compute request has a job id; ``resultShown(job, ms)`` follows ``resultChanged`` once every
+listener has drawn that job's result (``ms``: how long they took), so a caller knows when its
+frame is on screen.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -107,7 +115,9 @@ class LabState(QObject):
     postChanged = Signal()  # pooling / 1x1 mix after the bank
     displayChanged = Signal()  # how signed outputs are shown
     selectionChanged = Signal()  # which filter is selected (shown enlarged and edited)
+    frameChanged = Signal()  # a live frame became the input (show_frame)
     resultChanged = Signal()  # a new BankResult (or an error) is ready
+    resultShown = Signal(int, float)  # job id, ms: every resultChanged listener has drawn that result
     message = Signal(str)  # something for the status bar
 
     def __init__(self, parent=None):
@@ -125,6 +135,7 @@ class LabState(QObject):
         self.result: BankResult | None = None
         self.error = ""  # why there is no result, in words and numbers
         self.compute_ms = 0.0
+        self.result_job = 0  # the job whose result (or error) is the current one
         self._job = 0  # id of the newest compute request
         self.worker = None  # set by attach_worker
 
@@ -166,6 +177,20 @@ class LabState(QObject):
         self.imageChanged.emit()
         self.request_compute()
         return scaled
+
+    def show_frame(self, image: np.ndarray, name: str | None = None) -> int:
+        """A live frame becomes the input: no status-bar message, not an edit, not a new still image.
+        The bank job is submitted before the input views draw (``frameChanged``), so it computes
+        while they do. Returns the job id (see ``resultShown``)."""
+        small, _ = downscale_to_fit(image, MAX_IMAGE_SIDE)
+        self.image = small
+        if name is not None:
+            self.image_name = name
+        self._rebuild_input()
+        self.request_compute()
+        job = self._job
+        self.frameChanged.emit()
+        return job
 
     def _rebuild_input(self):
         self.input = None if self.image is None else image_to_input(self.image, self.color)
@@ -338,8 +363,7 @@ class LabState(QObject):
             return
         err = self.geometry_error()
         if err:
-            self.result, self.error = None, err
-            self.resultChanged.emit()
+            self._on_result(self._job, None, err, 0.0)
             return
         if self.worker is None:  # no thread (scripts, some tests): compute right here
             from convlab.core.playground import apply_bank
@@ -354,5 +378,7 @@ class LabState(QObject):
     def _on_result(self, job: int, result, error: str, ms: float) -> None:
         if job != self._job:
             return  # a newer request is on its way
-        self.result, self.error, self.compute_ms = result, error, ms
+        self.result, self.error, self.compute_ms, self.result_job = result, error, ms, job
+        t0 = time.perf_counter()
         self.resultChanged.emit()
+        self.resultShown.emit(job, (time.perf_counter() - t0) * 1e3)

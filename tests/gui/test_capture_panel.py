@@ -8,9 +8,10 @@ from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from convlab.core.data.catalog import load_dataset
 from convlab.core.preprocess import model_input
 from convlab.core.session import load, save
-from convlab.gui.network_state import NetworkState, load_dataset
+from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.capture_panel import CapturePanel
 
 

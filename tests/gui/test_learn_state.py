@@ -4,7 +4,7 @@ settings; LabState.add_filters, the one way filters are added."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from convlab.core import kernels
@@ -220,21 +220,28 @@ def test_recent_frames_are_kept_apart_and_at_most_eight(state, lab):
     assert len(state.recent_frames) == 8
 
 
-def test_recent_frames_follow_the_labs_frame_signal_when_it_has_one(qtbot):
-    class LiveLab(LabState):
-        frameChanged = Signal()
-
-    lab = LiveLab()
-    lab.set_image(np.zeros((16, 16), np.uint8), "still")
-    state = LearnState(lab)
+def test_recent_frames_follow_live_frames_and_still_images(qtbot, lab, state):
     state.forget_frames()
     state.frame_gap_s = 0.0
-    lab.image = np.ones((16, 16), np.uint8)  # a live frame, as the lab's frame entry would show it
     with qtbot.waitSignal(state.framesChanged):
-        lab.frameChanged.emit()
+        lab.show_frame(np.ones((32, 40), np.uint8), "camera")  # a live frame (frameChanged)
     assert len(state.recent_frames) == 1 and state.recent_frames[0] is lab.image
-    lab.set_image(np.full((16, 16), 2, np.uint8), "another still")  # stills are kept too
+    lab.set_image(np.full((32, 40), 2, np.uint8), "another still")  # stills are kept too (imageChanged)
     assert len(state.recent_frames) == 2
+
+
+def test_a_lab_without_a_frame_signal_is_followed_through_its_image_signal(qtbot):
+    class StillLab(QObject):  # what a LearnState needs of a lab, without LabState's frameChanged
+        imageChanged = Signal()
+        message = Signal(str)
+        image = None
+
+    lab = StillLab()
+    state = LearnState(lab)
+    state.forget_frames()
+    lab.image = np.zeros((8, 8), np.uint8)
+    lab.imageChanged.emit()
+    assert len(state.recent_frames) == 1
     state.shutdown()
 
 

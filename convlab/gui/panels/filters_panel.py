@@ -75,7 +75,6 @@ class FiltersPanel(QWidget):
         ed.randomizeRequested.connect(self.randomize)
         ed.sizeRequested.connect(state.resize_filters)
         ed.message.connect(self.message)
-        state.message.connect(self.message)
         for sig in (state.bankChanged, state.selectionChanged):
             sig.connect(self.sync_bank)
         state.imageChanged.connect(self._image_changed)

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.core.layers import LAYER_TYPES
-from convlab.core.presets import model_presets
+from convlab.core.presets import LAYER_KINDS, model_presets
 
-from ..network_state import LAYER_KINDS, NetworkState
+from ..network_state import NetworkState
 from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, parse_setting  # noqa: F401 - parse_setting is re-exported for callers
 from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 

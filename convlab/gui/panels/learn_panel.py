@@ -48,6 +48,7 @@ from convlab.core.filter_learning import (
     learnable_presets,
 )
 from convlab.core.filter_targets import OPENCV_TARGETS
+from convlab.core.images import image_file_filter
 from convlab.core.settings import (
     LEARN_DATA_KINDS,
     LEARN_TARGET_KINDS,
@@ -437,7 +438,7 @@ class LearnPanel(QWidget):
 
     def browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Target image", os.path.dirname(self.state.target_path),
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)")
+                                              image_file_filter())
         if path:
             self.load_target_image(path)
 

@@ -20,8 +20,6 @@ fractions, no ``eval``).
 from __future__ import annotations
 
 import math
-import re
-from fractions import Fraction
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
@@ -49,191 +47,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MAX_KERNEL = 11
+from convlab.core.kernels import MAX_KERNEL_SIZE as MAX_KERNEL
+from convlab.core.number_text import exact_text, format_value, parse_number
+
 CELL_PX = 44
-VALUE_LIMIT = 1e6
-_MAX_TEXT = 200
-_MAX_DEPTH = 60
-_MAX_EXPONENT = 400
 
 _WHITE = (255, 255, 255)
 _NEG = (33, 102, 172)   # blue end of the diverging scale
 _POS = (178, 24, 43)    # red end
 _NONFINITE = (190, 190, 190)
-
-_HINT = "type e.g. 0.25, -1, 1/16 or (1+2)/8"
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers (no widgets): parsing, formatting, colours
-# --------------------------------------------------------------------------------------------
-
-class _ParseError(Exception):
-    pass
-
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<op>[-+*/()]))"
-)
-
-
-def _tokenize(text: str) -> list[str]:
-    tokens: list[str] = []
-    pos = 0
-    stripped = text.rstrip()
-    while pos < len(stripped):
-        m = _TOKEN_RE.match(stripped, pos)
-        if not m or m.end() == pos:
-            raise _ParseError(f"unexpected {stripped[pos:].strip()[:1]!r}")
-        tokens.append(m.group("num") or m.group("op"))
-        pos = m.end()
-    return tokens
-
-
-class _Parser:
-    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := ('+'|'-') unary | primary ; primary := NUMBER | '(' expr ')'"""
-
-    def __init__(self, tokens: list[str]):
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self) -> str:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def parse(self) -> Fraction:
-        value = self.expr()
-        if self.peek() is not None:
-            raise _ParseError(f"unexpected {self.peek()!r}")
-        return value
-
-    def _enter(self) -> None:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise _ParseError("too deeply nested")
-
-    def expr(self) -> Fraction:
-        value = self.term()
-        while self.peek() in ("+", "-"):
-            if self.take() == "+":
-                value += self.term()
-            else:
-                value -= self.term()
-        return value
-
-    def term(self) -> Fraction:
-        value = self.unary()
-        while self.peek() in ("*", "/"):
-            op = self.take()
-            rhs = self.unary()
-            if op == "*":
-                value *= rhs
-            else:
-                if rhs == 0:
-                    raise _ParseError("division by zero")
-                value /= rhs
-        return value
-
-    def unary(self) -> Fraction:
-        self._enter()
-        try:
-            tok = self.peek()
-            if tok in ("+", "-"):
-                self.take()
-                inner = self.unary()
-                return inner if tok == "+" else -inner
-            return self.primary()
-        finally:
-            self.depth -= 1
-
-    def primary(self) -> Fraction:
-        tok = self.peek()
-        if tok is None:
-            raise _ParseError("a number is missing at the end")
-        if tok == "(":
-            self.take()
-            value = self.expr()
-            if self.peek() != ")":
-                raise _ParseError("a ')' is missing")
-            self.take()
-            return value
-        if tok in (")", "*", "/"):
-            raise _ParseError(f"unexpected {tok!r}")
-        self.take()
-        mantissa, _, exponent = tok.lower().partition("e")
-        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
-            raise _ParseError("the exponent is too large")
-        return Fraction(tok)
-
-
-def parse_number(text: str) -> float:
-    """Parse a number, a fraction like ``1/16`` or a small expression of numbers with
-    ``+ - * /`` and parentheses, without ``eval``. A decimal comma is accepted, as are the
-    signs ``−``, ``×`` and ``÷``. Raise ``ValueError`` with a readable message otherwise
-    (also for results outside ±1e6)."""
-    if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a number")
-    shown = text.strip()
-    if not shown:
-        raise ValueError(f"An empty entry is not a number ({_HINT})")
-    if len(shown) > _MAX_TEXT:
-        raise ValueError(f"'{shown[:20]}…' is too long to be a number")
-    clean = (shown.replace("\u2212", "-").replace("\u2013", "-").replace("\u00d7", "*")
-             .replace("\u00f7", "/").replace(",", "."))
-    try:
-        value = _Parser(_tokenize(clean)).parse()
-    except _ParseError as exc:
-        raise ValueError(f"'{shown}' is not a number: {exc} ({_HINT})") from None
-    except (ValueError, ZeroDivisionError, IndexError):
-        raise ValueError(f"'{shown}' is not a number ({_HINT})") from None
-    if abs(value) > VALUE_LIMIT:
-        raise ValueError(f"'{shown}' is out of range: values must lie between -1e6 and 1e6")
-    return float(value)
-
-
-def format_value(v: float, max_len: int = 7) -> str:
-    """Up to 4 significant digits, fewer when needed to stay within ``max_len`` characters
-    (so a number fits a small cell), short exponents (``1.2e-5``), never ``-0``."""
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == 0:
-        return "0"
-    text = ""
-    for digits in (4, 3, 2, 1):
-        text = _short_g(v, digits)
-        if len(text) <= max_len:
-            break
-    return text
-
-
-def _short_g(v: float, digits: int) -> str:
-    s = f"{v:.{digits}g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = "-" if exp.startswith("-") else ""
-        s = f"{mant}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
-    return "0" if s in ("-0", "0") else s
-
-
-def _exact_text(v) -> str:
-    """The shortest text that reads back as the same value in its own dtype."""
-    if isinstance(v, np.floating):
-        s = str(v)
-    else:
-        s = repr(float(v))
-    if s.endswith(".0"):
-        s = s[:-2]
-    return "0" if s == "-0" else s
-
 
 def diverging_color(v: float, scale: float) -> QColor:
     """Blue for negative, white for zero, red for positive; full colour at ``|v| = scale``."""
@@ -675,10 +497,10 @@ class KernelEditor(QWidget):
             return ""
         name = self._names[ch] if ch < len(self._names) else f"ch {ch}"
         hint = "" if self._read_only else " (type a number or 1/16, Enter commits, Delete sets 0)"
-        return f"{name}, row {r}, column {col}: {_exact_text(self._values[ch, r, col])}{hint}"
+        return f"{name}, row {r}, column {col}: {exact_text(self._values[ch, r, col])}{hint}"
 
     def _exact_cell_text(self, ch: int, r: int, col: int) -> str:
-        return _exact_text(self._values[ch, r, col])
+        return exact_text(self._values[ch, r, col])
 
     def _update_labels(self) -> None:
         c, f, _ = self._values.shape
@@ -747,7 +569,7 @@ class KernelEditor(QWidget):
         self._commit_value(ch, r, col, 0.0)
 
     def _show_bias(self) -> None:
-        self.bias_edit.setText(_exact_text(self._bias) if self._values is not None else "")
+        self.bias_edit.setText(exact_text(self._bias) if self._values is not None else "")
         self.bias_edit.setCursorPosition(0)
 
     def _on_bias_finished(self) -> None:
@@ -764,7 +586,7 @@ class KernelEditor(QWidget):
             value = parse_number(text)
         except ValueError as exc:
             self._show_bias()
-            self.message.emit(f"{exc}; the bias keeps {_exact_text(self._bias)}.")
+            self.message.emit(f"{exc}; the bias keeps {exact_text(self._bias)}.")
             return False
         if value == self._bias:
             self._show_bias()
