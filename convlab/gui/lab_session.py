@@ -12,7 +12,6 @@ import base64
 import os
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
@@ -45,11 +44,7 @@ def capture(window) -> Session:
     """Everything the window's lab holds, as a Session."""
     s = Session()
     window.state.write_session(s)
-    learn = window.learn_panel
-    s.learn = {**s.learn, **learn.setup()}
-    if learn.result is not None:
-        s.learn_kernel = np.asarray(learn.result.weight, np.float32).copy()
-        s.learn_bias = np.asarray(learn.result.bias, np.float32).copy()
+    window.learn_state.write_session(s)
     window.net.write_session(s)
     s.selection = {**s.selection, "layer": window.layers_panel.selected_layer()}
     s.window = {"geometry": _b64(window.saveGeometry()), "state": _b64(window.saveState(window.layout_version))}
@@ -61,9 +56,10 @@ def restore(window, s: Session) -> None:
     SessionError and leave the lab exactly as it was."""
     st, net = window.state, window.net
     lab_part = st.prepare_restore(s)
+    learn_part = window.learn_state.prepare_restore(s)
     net_part = net.prepare_restore(s)
     st.apply_restore(lab_part)
-    window.learn_panel.apply_setup(s.learn)
+    window.learn_state.apply_restore(learn_part)
     net.apply_restore(net_part)
     layer = s.selection.get("layer")
     if isinstance(layer, int):

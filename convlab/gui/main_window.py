@@ -31,6 +31,7 @@ from convlab.core.playground import display
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
 from .lab_session import SessionController
+from .learn_state import LearnState
 from .live import format_stats
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
@@ -109,7 +110,8 @@ class MainWindow(WindowMenus, QMainWindow):
     def _build_central(self) -> None:
         self.playground = PlaygroundPanel(self.state, self.pixel_panel)
         self.inside_panel = InsidePanel(self.net)
-        self.learn_panel = LearnPanel(self.state)
+        self.learn_state = LearnState(self.state, self)
+        self.learn_panel = LearnPanel(self.learn_state)
         self.center = QTabWidget()
         self.center.setDocumentMode(True)
         self.center.addTab(self.playground, "Filter playground")
@@ -284,7 +286,7 @@ class MainWindow(WindowMenus, QMainWindow):
             return
         self.session.discard_autosave()  # a clean exit: nothing to restore next time
         self.save_settings()
-        self.learn_panel.shutdown()
+        self.learn_state.shutdown()
         self.live_panel.shutdown()
         self.net.shutdown()
         if self.worker is not None:

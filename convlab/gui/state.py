@@ -289,15 +289,34 @@ class LabState(QObject):
         bank = FilterBank(kernels.resize_kernel(bank.weights, size), bank.biases, ["custom"] * bank.count)
         return self.edit(f"Kernel size {size}x{size}", bank=bank)
 
-    def add_filter(self, key: str = "identity") -> bool:
-        if self.bank.count >= MAX_FILTERS:
-            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters")
+    def add_filters(self, weights, biases, names, text: str) -> bool:
+        """Append K filters (each ``(channels, F, F)``, sizes may differ) as ONE undo step ``text``.
+
+        The bank is resized to its largest kernel, the first new filter is selected. False, with a
+        message, when the bank would hold more than MAX_FILTERS filters.
+        """
+        ws = [np.asarray(w, np.float32) for w in weights]
+        k, count = len(ws), self.bank.count
+        if not k or len(biases) != k or len(names) != k:
+            raise ValueError(f"add_filters needs as many biases and names as filters, got {k}, {len(biases)} "
+                             f"and {len(names)}")
+        for w in ws:
+            if w.ndim != 3 or w.shape[0] != self.channels or w.shape[1] != w.shape[2]:
+                raise ValueError(f"a filter for this {self.color} lab is {self.channels} x F x F, got shape {w.shape}")
+        if count + k > MAX_FILTERS:
+            extra = "" if count >= MAX_FILTERS or k == 1 else f" and has {count}"
+            remove = "one" if count + k - MAX_FILTERS == 1 else str(count + k - MAX_FILTERS)
+            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters{extra}: remove {remove} first")
             return False
+        size = max(self.bank.size, *(w.shape[-1] for w in ws))
+        new = np.stack([kernels.resize_kernel(w, size) for w in ws])
+        bank = FilterBank(np.concatenate([kernels.resize_kernel(self.bank.weights, size), new]),
+                          np.append(self.bank.biases, np.asarray(biases, np.float32)), self.bank.names + list(names))
+        return self.edit(text, bank=bank, selected=count)
+
+    def add_filter(self, key: str = "identity") -> bool:
         p = kernels.preset(key)
-        w = kernels.resize_kernel(p.filter(self.channels), max(self.bank.size, p.size))
-        ws = kernels.resize_kernel(self.bank.weights, w.shape[-1])
-        bank = FilterBank(np.concatenate([ws, w[None]]), np.append(self.bank.biases, p.bias), self.bank.names + [key])
-        return self.edit("Add filter", bank=bank, selected=bank.count - 1)
+        return self.add_filters([p.filter(self.channels)], [p.bias], [key], "Add filter")
 
     def duplicate_filter(self) -> bool:
         if self.bank.count >= MAX_FILTERS:
