@@ -27,7 +27,7 @@ from .kernels import MAX_KERNEL_SIZE
 
 __all__ = [
     "Range", "SettingsError", "ConvSettings", "PoolSettings", "LearnSettings", "TrainSettings", "SourceSettings",
-    "limits", "choices", "defaults", "from_mapping", "to_mapping", "check_value", "DATASET_KINDS",
+    "limits", "choices", "default", "defaults", "from_mapping", "to_mapping", "check_value", "DATASET_KINDS",
     "OPTIMIZER_KEYS", "LEARN_OPTIMIZER_KEYS", "LEARN_TARGET_KINDS", "LEARN_DATA_KINDS", "MAX_SEED",
     "MAX_LEARN_FILTERS", "MAX_CAMERA_INDEX",
 ]

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 from convlab.core.data.catalog import DATASETS
 from convlab.core.number_text import step_125
 from convlab.core.prediction import prediction
+from convlab.core.settings import TrainSettings, limits
 
-from ..views.controls import DrawWhenShown, spin_box
+from ..views.controls import DrawWhenShown, setting_spin, spin_box
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
 SYNTHETIC = ("digits", "shapes")
@@ -76,10 +77,11 @@ class TrainingPanel(QWidget):
         path_lay.setContentsMargins(0, 0, 0, 0)
         path_lay.addWidget(self.path_edit, 1)
         path_lay.addWidget(self.browse_btn)
-        self.samples_spin = _spin(100, 200_000, 500)
+        self.samples_spin = setting_spin(TrainSettings, "samples", step=500)
         self.samples_spin.setToolTip("How many images to generate for a synthetic set (split into training "
                                      "and validation)")
-        self.val_spin = _spin(5, 50, 5, " %")
+        val = limits(TrainSettings, "val_fraction")
+        self.val_spin = _spin(round(100 * val.lo), round(100 * val.hi), 5, " %")
         self.val_spin.setToolTip("Share of the samples kept aside for validation: never trained on, used to "
                                  "measure how well the model generalises")
         self.load_btn = QPushButton("Load")
@@ -103,9 +105,9 @@ class TrainingPanel(QWidget):
         data_lay.addWidget(self.preview, 1)
 
         # ---------------------------------------------------------------- settings
-        self.batch_spin = _spin(1, 4096)
+        self.batch_spin = setting_spin(TrainSettings, "batch_size")
         self.batch_spin.setToolTip("Samples per gradient step: small batches give noisy but many steps")
-        self.epochs_spin = _spin(1, 1000)
+        self.epochs_spin = setting_spin(TrainSettings, "epochs")
         self.epochs_spin.setToolTip("Passes over the whole training set")
         self.optimizer_box = QComboBox()
         for label, key in OPTIMIZERS:
@@ -114,17 +116,17 @@ class TrainingPanel(QWidget):
                                       "a running direction), or Adam (per-weight step sizes)")
         self.lr_spin = LogSpinBox()
         self.lr_spin.setDecimals(4)
-        self.lr_spin.setRange(0.0001, 10.0)
+        self.lr_spin.setRange(limits(TrainSettings, "lr").lo, limits(TrainSettings, "lr").hi)
         self.lr_spin.setKeyboardTracking(False)
         self.lr_spin.setToolTip("Learning rate: the size of each step. The arrows walk 1-2-5 steps "
                                 "(0.01, 0.02, 0.05, 0.1...). Too large makes training diverge")
         self.wd_spin = LogSpinBox()
         self.wd_spin.setDecimals(5)
-        self.wd_spin.setRange(0.0, 1.0)
+        self.wd_spin.setRange(limits(TrainSettings, "weight_decay").lo, limits(TrainSettings, "weight_decay").hi)
         self.wd_spin.setKeyboardTracking(False)
         self.wd_spin.setToolTip("Weight decay: pulls every weight a little towards 0 each step (L2 "
                                 "regularisation); 0 turns it off")
-        self.seed_spin = _spin(0, 2**31 - 1)
+        self.seed_spin = setting_spin(TrainSettings, "seed")
         self.seed_spin.setToolTip("Random seed for the synthetic data, the split, the shuffling and fresh "
                                   "weights: the same seed repeats a run exactly")
         self.settings_group = QGroupBox("Settings")

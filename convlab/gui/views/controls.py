@@ -7,6 +7,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSpinBox, QWidget
 
+from convlab.core.settings import default, limits
+
 
 def spin_box(lo: int, hi: int, value: int | None = None, tip: str = "", *, step: int = 1, suffix: str = "",
              tracking: bool = False) -> QSpinBox:
@@ -21,6 +23,15 @@ def spin_box(lo: int, hi: int, value: int | None = None, tip: str = "", *, step:
     s.setToolTip(tip)
     s.setKeyboardTracking(tracking)
     return s
+
+
+def setting_spin(group: type, name: str, tip: str = "", *, step: int = 1, suffix: str = "",
+                 tracking: bool = False) -> QSpinBox:
+    """A spin box for a whole-number setting, its range taken from convlab.core.settings (the one
+    home of every limit, which sessions are checked against too)."""
+    r = limits(group, name)
+    return spin_box(int(r.lo), int(r.hi), int(default(group, name)), tip, step=step, suffix=suffix,
+                    tracking=tracking)
 
 
 def out_of_sight(widget: QWidget) -> bool:
