@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from convlab.core import kernels
+from convlab.core.display import display_levels
 from convlab.core.filter_learning import kernel_mosaic
 
 from .image_view import ImageView
@@ -167,9 +168,4 @@ class LearnViews(QWidget):
     def _target_levels(self) -> tuple[tuple[float, float], bool]:
         run = self.state.run
         assert run is not None
-        t = run.targets[0, 0]
-        lo, hi = float(t.min()), float(t.max())
-        if lo < -1e-9:
-            b = max(abs(lo), abs(hi), 1e-6)
-            return (-b, b), True
-        return (lo, hi if hi > lo else lo + 1.0), False
+        return display_levels(run.targets[0, 0], from_zero=False)  # the rule every map view follows
