@@ -7,6 +7,10 @@ learned filter as the playground needs it.
     w, b = lab_filter(weight[0], bias[0], channels=3)      # for the lab's 0..255 pixels
     kernel_mosaic(weight)                                  # (K, C, F, F) as one 2-D picture
 
+    watch = FitWatch()                                     # fit_filter(..., callback=watch.see)
+    outcome = keep_best(result, watch, run.inputs, run.targets, run.stride, run.padding, run.dilation)
+    outcome.result                                         # the best weights seen, not only the last
+
 Learning works on a copy of the lab's image scaled to at most MAX_LEARN_SIDE pixels a side, on
 [0, 1] values: enough pixels for up to 11 x 11 x 3 weights, and steps fast enough to watch. The
 targets come from :mod:`convlab.core.filter_targets`, the fitting from :mod:`convlab.core.filter_fit`.
@@ -16,15 +20,17 @@ NumPy and OpenCV only; never Qt.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from . import functional as F
 from . import kernels
+from .filter_fit import FitResult
 from .filter_targets import (
     OPENCV_TARGETS,
     image_target,
@@ -37,12 +43,14 @@ from .filter_targets import (
     sample_target,
     why_not_linear,
 )
-from .settings import LearnSettings, SettingsError
+from .losses import mse
+from .settings import LEARN_DEFAULT_LR, LearnSettings, SettingsError
 
 __all__ = [
     "MAX_LEARN_SIDE", "TWO_LAYER_HIDDEN", "TWO_LAYER_LR", "RECENT_FRAMES", "RECENT_GAP_S", "PACES",
     "GENERIC_IMAGE_NOTE", "LearnRun", "kernel_mosaic", "lab_filter", "best_bias", "prepare_run",
     "preset_keys", "learnable_presets", "check_targets", "two_layer_kernel", "nonlinear_note", "sample_photos",
+    "DIVERGE_FACTOR", "FitWatch", "FitOutcome", "keep_best", "follow_optimizer", "session_filter",
 ]
 
 MAX_LEARN_SIDE = 96
@@ -55,6 +63,8 @@ PACES: dict[str, tuple[str, float | None]] = {  # steps per second (None: as fas
     "slow": ("Slow motion (about 20 steps/s)", 20.0),
     "fast": ("As fast as possible", None),
 }
+DIVERGE_FACTOR = 1e3  # a loss this many times its first value (or not finite): the run diverged
+KEEP_BEST_MARGIN = 0.99  # the best weights seen replace the last ones when their loss is this much lower
 GENERIC_IMAGE_NOTE = (
     "A loaded picture can come from any operation, linear or not: if the best linear filter still leaves a "
     "large loss, no single weighted sum of pixels makes this target."
@@ -253,3 +263,131 @@ def prepare_run(settings: LearnSettings, image: np.ndarray | None, color: str, *
     targets = np.stack([sample_target(t, s.kernel, s.stride, s.padding, s.dilation) for t in full])
     return LearnRun(kind, key, label, inputs, full, targets, true, linear, s.kernel, s.stride, s.padding,
                     s.dilation, s.steps, s.lr, s.optimizer, note)
+
+
+# --------------------------------------------------------------------------- following a run: divergence and the best
+
+
+class FitWatch:
+    """Follows a fit step by step: has it diverged, and which were the best weights it went through?
+
+    ``see(step, loss, weight)`` takes what a fit's callback gets (``weight`` is None for the
+    two-layer fit) and says whether the run may go on: False once the loss is not finite or above
+    DIVERGE_FACTOR times its first value, or the weights are not finite - steps too large for the
+    loss's curvature make the loss grow geometrically, so it is stopped long before it overflows.
+
+    fit_filter reports at step s the loss of the weights *before* that step and the weights after it:
+    the loss seen at step s belongs to the weights seen at step s - 1, and those are the candidates
+    for the best (``best_step`` counts the steps that made them).
+    """
+
+    def __init__(self, factor: float = DIVERGE_FACTOR):
+        self.factor = factor
+        self.first_loss: float | None = None
+        self.diverged_step = 0  # 0: not diverged
+        self.diverged_loss = math.nan
+        self.best_step = 0
+        self.best_loss = math.inf
+        self.best_weight: np.ndarray | None = None
+        self._last: tuple[int, np.ndarray] | None = None  # the step and weights of the previous report
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step > 0
+
+    def see(self, step: int, loss: float, weight: np.ndarray | None = None) -> bool:
+        loss = float(loss)
+        if self.first_loss is None:
+            self.first_loss = loss
+        limit = self.factor * max(self.first_loss, 1e-3) if math.isfinite(self.first_loss) else -math.inf
+        if not (math.isfinite(loss) and loss <= limit):
+            self.diverged_step, self.diverged_loss = step, loss
+            return False
+        if self._last is not None and loss < self.best_loss:
+            (self.best_step, self.best_weight), self.best_loss = self._last, loss
+        if weight is not None:
+            if not np.isfinite(weight).all():
+                self.diverged_step, self.diverged_loss = step, loss
+                return False
+            self._last = (step, weight)
+        return True
+
+
+@dataclass
+class FitOutcome:
+    """What a run left: the weights kept (the last, or the best seen when the last were worse) and how
+    the run ended. For the two-layer fit ``result`` is its TwoLayerResult and the last weights are kept."""
+
+    result: object  # FitResult (the weights kept) | TwoLayerResult
+    steps: int  # steps taken
+    last_loss: float  # of the last weights (with their best bias): nan or inf when they blew up
+    kept_step: int  # the steps that made the weights kept (== steps when the last are kept)
+    kept_loss: float  # the loss of the weights kept, with the bias kept
+    diverged_step: int = 0  # the step at which the run was stopped for diverging (0: it did not)
+    diverged_loss: float = math.nan
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step > 0
+
+    @property
+    def kept_best(self) -> bool:
+        """True when the best weights seen replaced the last ones."""
+        return self.kept_step != self.steps
+
+    @classmethod
+    def of_run(cls, result, watch: FitWatch) -> FitOutcome:
+        """The outcome of a run whose last weights are kept (the two-layer fit)."""
+        losses = list(getattr(result, "losses", []))
+        last = losses[-1] if losses else math.nan
+        return cls(result, len(losses), last, len(losses), last, watch.diverged_step, watch.diverged_loss)
+
+
+def _loss_with_best_bias(x, t, weight, stride, padding, dilation) -> tuple[float, np.ndarray]:
+    with np.errstate(all="ignore"):
+        if not np.isfinite(weight).all():
+            return math.inf, np.zeros(weight.shape[0])
+        bias, out = best_bias(x, t, weight, stride, padding, dilation)
+        loss, _ = mse(out, t)
+    return (loss if math.isfinite(loss) else math.inf), bias
+
+
+def keep_best(result: FitResult, watch: FitWatch, inputs, targets, stride: int = 1, padding: int = 0,
+              dilation: int = 1) -> FitOutcome:
+    """The weights a filter run should leave: its last ones, or the best the watch saw when those are
+    clearly better (KEEP_BEST_MARGIN), each with the bias that fits it best (see ``best_bias``); the
+    losses named are those of exactly the weights and bias kept."""
+    x = np.asarray(inputs, np.float64)
+    t = np.asarray(targets, np.float64)
+    steps = len(result.losses)
+    last_loss, last_bias = _loss_with_best_bias(x, t, np.asarray(result.weight, np.float64), stride, padding,
+                                                dilation)
+    weight, bias, kept_step, kept_loss = result.weight, last_bias, steps, last_loss
+    if watch.best_weight is not None:
+        loss, b = _loss_with_best_bias(x, t, np.asarray(watch.best_weight, np.float64), stride, padding, dilation)
+        if loss < KEEP_BEST_MARGIN * last_loss or not math.isfinite(last_loss):
+            weight, bias, kept_step, kept_loss = watch.best_weight, b, watch.best_step, loss
+    kept = FitResult(np.asarray(weight, np.float32).copy(), np.asarray(bias, np.float32), list(result.losses),
+                     result.stopped)
+    return FitOutcome(kept, steps, last_loss, kept_step, kept_loss, watch.diverged_step, watch.diverged_loss)
+
+
+def follow_optimizer(old: LearnSettings, new: LearnSettings) -> LearnSettings:
+    """A new optimiser brings its own default learning rate (LEARN_DEFAULT_LR) when the learning rate
+    was still the old optimiser's default, i.e. the learner had not chosen one."""
+    if new.optimizer != old.optimizer and new.lr == old.lr == LEARN_DEFAULT_LR.get(old.optimizer):
+        return replace(new, lr=LEARN_DEFAULT_LR.get(new.optimizer, new.lr))
+    return new
+
+
+def session_filter(kernel, bias) -> FitResult | None:
+    """A session's learned filters as a FitResult (None without a kernel); ValueError when they do not fit."""
+    if kernel is None:
+        return None
+    w = np.asarray(kernel, np.float32)
+    if w.ndim != 4 or w.shape[1] not in (1, 3) or w.shape[2] != w.shape[3] or not 1 <= w.shape[0]:
+        raise ValueError(f"learn_kernel must be K x C x F x F with C 1 or 3, got shape {w.shape}")
+    b = np.zeros(w.shape[0], np.float32) if bias is None else np.asarray(bias, np.float32)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"learn_bias must hold {w.shape[0]} values, got shape {b.shape}")
+    return FitResult(w.copy(), b.copy())

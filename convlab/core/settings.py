@@ -29,7 +29,7 @@ __all__ = [
     "Range", "SettingsError", "ConvSettings", "PoolSettings", "LearnSettings", "TrainSettings", "SourceSettings",
     "limits", "choices", "default", "defaults", "from_mapping", "to_mapping", "check_value", "DATASET_KINDS",
     "OPTIMIZER_KEYS", "LEARN_OPTIMIZER_KEYS", "LEARN_TARGET_KINDS", "LEARN_DATA_KINDS", "MAX_SEED",
-    "MAX_LEARN_FILTERS", "MAX_CAMERA_INDEX",
+    "MAX_LEARN_FILTERS", "MAX_CAMERA_INDEX", "LEARN_DEFAULT_LR",
 ]
 
 MAX_SEED = 2**31 - 1
@@ -114,6 +114,13 @@ MAX_BANK_FILTERS = 32  # filters in the playground's bank
 MAX_MIX_MAPS = MAX_BANK_FILTERS  # maps a 1x1 convolution after the bank may make
 
 
+#: learn-a-filter's default learning rate for each optimiser. Plain steps diverge once lr exceeds
+#: 2 / (the loss's steepest curvature), which on the whitened inputs grows like 2 F^2 (about 48 for a
+#: 5x5 kernel, 230 for 11x11 on the sample photos): SGD needs lr < 0.0087 at 11x11, SGD with momentum
+#: 0.9 allows 1.9 times that. Adam's steps do not grow with the curvature.
+LEARN_DEFAULT_LR = {"adam": 0.05, "sgd": 0.005, "momentum": 0.01}
+
+
 @dataclass(frozen=True)
 class LearnSettings:
     """Learn a filter: the target, the data, the kernel's geometry and the optimiser."""
@@ -128,7 +135,7 @@ class LearnSettings:
     padding: int = _setting(1, 0, 20)  # 'same' for the default 3x3
     dilation: int = _setting(1, 1, 4)
     optimizer: str = _setting("adam", options=LEARN_OPTIMIZER_KEYS)
-    lr: float = _setting(0.05, 0.0001, 2.0)
+    lr: float = _setting(LEARN_DEFAULT_LR["adam"], 0.0001, 2.0)  # the default optimiser's
     steps: int = _setting(500, 1, 100_000)
 
 

@@ -27,16 +27,20 @@ from convlab.core.filter_learning import (
     RECENT_GAP_S,
     TWO_LAYER_HIDDEN,
     TWO_LAYER_LR,
+    FitOutcome,
     LearnRun,
     check_targets,
+    follow_optimizer,
     lab_filter,
     nonlinear_note,
     prepare_run,
     sample_photos,
+    session_filter,
     two_layer_kernel,
 )
 from convlab.core.filter_targets import OPENCV_TARGETS, learning_shape, resize_note, same_padding
 from convlab.core.images import read_image
+from convlab.core.learn_report import compare_text, data_text, reveal_text, run_text, used_text
 from convlab.core.settings import LearnSettings, SettingsError, check_value, from_mapping, to_mapping
 
 from .workers import FitWorker
@@ -106,6 +110,8 @@ class LearnState(QObject):
         self.steps_asked = 0
         self.rate_text = ""
         self.nonlinear_note = ""  # why one linear filter cannot make the target, after a run
+        self.reveal_text = ""  # the hidden presets named and explained, after Reveal
+        self.outcome: FitOutcome | None = None  # how the filter run ended: the weights kept, divergence
         self.compare_text = ""  # one filter against two layers
 
     @staticmethod
@@ -119,7 +125,9 @@ class LearnState(QObject):
 
         Choosing a target kind takes the key last used for that kind; a kind other than hidden
         presets learns one filter; a new kernel size or dilation sets 'same' padding unless a padding
-        is given. SettingsError (a ValueError) for a value out of range; nothing changes then.
+        is given; a new optimiser brings its default learning rate unless the learning rate was
+        changed (``follow_optimizer``). SettingsError (a ValueError) for a value out of range; nothing
+        changes then. A change clears the last error (it was about the settings before).
         """
         pace = changes.pop("pace", self.pace)
         if pace not in PACES:
@@ -133,12 +141,15 @@ class LearnState(QObject):
             new = replace(new, filters=1)
         if (new.kernel, new.dilation) != (old.kernel, old.dilation) and "padding" not in checked:
             new = replace(new, padding=same_padding(new.kernel, new.dilation))
+        if "lr" not in checked:
+            new = follow_optimizer(old, new)  # an untouched learning rate follows the optimiser's default
         check_targets(new)
         if new == old and pace == self.pace:
             return False
         self.settings, self.pace = new, pace
         self._keys[new.target_kind] = new.target_key
         self.settingsChanged.emit()
+        self._error("")  # the learner moved on: an error about the old settings is stale
         return True
 
     def choose_target(self, kind: str, key: str) -> bool:
@@ -151,6 +162,7 @@ class LearnState(QObject):
             return False
         self._keys[kind] = key
         self.settingsChanged.emit()
+        self._error("")
         return True
 
     def set_extra_preset(self, index: int, key: str) -> bool:
@@ -176,20 +188,12 @@ class LearnState(QObject):
 
     def data_text(self) -> str:
         """What the run would learn from, in words."""
-        shape = self.learning_shape()
-        if shape is None:
-            return "No image: open one in the playground first."
         from convlab.core.samples import SAMPLES
 
-        h, w = shape
-        if self.settings.data == "frames":
-            n = sum(img.shape[:2] == self.lab.image.shape[:2] for img in self.recent_frames)
-            return (f"Learning on {w}x{h} {self.lab.color} copies of the {n} recent frame{'s' * (n != 1)} of this "
-                    "size, values 0..1.")
-        text = f"Learning on a {w}x{h} {self.lab.color} copy of {self.lab.image_name or 'the image'}"
-        if self.settings.data == "samples":
-            text += f" and {sum(s.is_photo for s in SAMPLES.values())} sample photos resized to {w}x{h}"
-        return text + ", values 0..1."
+        image = self.lab.image
+        frames = 0 if image is None else sum(img.shape[:2] == image.shape[:2] for img in self.recent_frames)
+        return data_text(self.learning_shape(), self.lab.color, self.lab.image_name, self.settings.data, frames,
+                         sum(s.is_photo for s in SAMPLES.values()))
 
     # ------------------------------------------------------------------ the target picture and the frames
 
@@ -374,22 +378,22 @@ class LearnState(QObject):
             self.weight, self.step = p.weight, p.step
             if p.output is not None:
                 self.output = p.output[0]
-                self.output_title = f"Output, step {p.step} (bias {p.bias[0]:+.3g})"
+                self.output_title = f"Output at step {p.step}\nbias {p.bias[0]:+.3g}"
         self.progressChanged.emit()
 
-    def _on_done(self, result) -> None:
+    def _on_done(self, outcome: FitOutcome) -> None:
         if not self._current():
             return
         assert self._worker is not None
         self._worker.wait()  # its thread is only quitting now: let it end, so the controls see it stopped
         elapsed = time.perf_counter() - self._t0
-        n = len(result.losses)
+        n = outcome.steps
         self.steps_done = n
         self.rate_text = f"{n / elapsed:,.0f} steps/s over the run" if elapsed > 0 else ""
         if self._worker_kind == "two_layer":
-            self._two_layer_done(result)
+            self._two_layer_done(outcome)
         else:
-            self._filter_done(result)
+            self._filter_done(outcome)
         self.progressChanged.emit()
         self.resultChanged.emit()
         self.runningChanged.emit()
@@ -405,40 +409,42 @@ class LearnState(QObject):
         self.runningChanged.emit()
         self.finished.emit("error")
 
-    def _filter_done(self, result: FitResult) -> None:
+    def _filter_done(self, outcome: FitOutcome) -> None:
         run = self.run
-        assert run is not None
-        self.result = result
+        assert run is not None and isinstance(outcome.result, FitResult)
+        self.outcome = outcome
+        self.result = result = outcome.result  # the weights kept: the best seen when the last were worse
         self.losses = list(result.losses)
         self.loss_steps = list(range(1, len(self.losses) + 1))
-        self.weight, self.step = result.weight, len(self.losses)
+        self.weight, self.step = result.weight, outcome.kept_step
         out, _ = F.conv2d_forward(run.inputs[:1], result.weight.astype(np.float64), result.bias.astype(np.float64),
                                   run.stride, run.padding, run.dilation)
-        self.output, self.output_title = out[0, 0], "Output with the learned kernel"
+        self.output = out[0, 0]
+        self.output_title = ("Output\nwith the learned kernel" if not outcome.kept_best
+                             else f"Output\nwith the best kernel (step {outcome.kept_step})")
         ls = self.reference_result
-        how = "stopped" if result.stopped else "done"
-        text = f"{how.capitalize()} after {len(self.losses)} steps: loss {result.final_loss:.4g}"
-        if ls is not None:
-            text += f", best linear filter {ls.final_loss:.4g}"
+        text = run_text(outcome, run, ls.final_loss if ls is not None else None)
         self.nonlinear_note = nonlinear_note(run)
-        self._set_status(text + ".")
-        self.message.emit(f"Learn a filter: {text}")
+        self._set_status(text)
+        if outcome.diverged:
+            self._error(f"Learn a filter: {text}")  # the status bar shows it once
+        else:
+            self.message.emit(f"Learn a filter: {text}")
 
-    def _two_layer_done(self, result) -> None:
-        run = self.run
+    def _two_layer_done(self, outcome: FitOutcome) -> None:
+        run, result = self.run, outcome.result
         assert run is not None
         self.two_layer_result = result
         self.two_layer_losses = list(result.losses)
         self.output = result.model.forward(run.inputs[:1], training=False)[0, 0]
-        self.output_title = "Output of conv - ReLU - conv"
-        k = self.two_layer_k
+        self.output_title = "Output\nof conv - ReLU - conv"
         two = result.losses[-1] if result.losses else float("nan")
         ls = self.two_layer_reference
         one = ls.final_loss if ls is not None else (self.result.final_loss if self.result else float("nan"))
-        verdict = "depth helps" if two < one else "no better yet: try more steps"
-        self.compare_text = (
-            f"one linear filter ({k}x{k}, the best possible): {one:.4g}, two layers (conv {k}x{k} - ReLU - "
-            f"conv {k}x{k}, {TWO_LAYER_HIDDEN} hidden maps): {two:.4g} — {verdict}")
+        self.compare_text = compare_text(self.two_layer_k, one, two)
+        if outcome.diverged:
+            self.compare_text += (f" (the two layers diverged at step {outcome.diverged_step} and were stopped: "
+                                  f"their learning rate {TWO_LAYER_LR} is too large here)")
         self.message.emit(f"Learn a filter: one filter {one:.4g}, two layers {two:.4g}")
 
     # ------------------------------------------------------------------ results
@@ -452,9 +458,10 @@ class LearnState(QObject):
         return kernels.resize_kernel(t, run.kernel) if run.kernel >= t.shape[-1] and run.dilation == 1 else t
 
     def shown_best(self) -> np.ndarray | None:
-        """The least-squares answer, once the run is over (and a hidden preset revealed)."""
+        """The least-squares answer, as soon as it is solved - for a hidden preset only after Reveal (it
+        would give the kernel away)."""
         run = self.run
-        if run is None or self.reference_result is None or self.result is None:
+        if run is None or self.reference_result is None:
             return None
         if run.kind == "preset" and not self.revealed:
             return None
@@ -466,9 +473,7 @@ class LearnState(QObject):
             return False
         self.revealed = True
         if self.run.kind == "preset":
-            ps = [kernels.preset(k) for k in self.run.key.split(",")]
-            self._set_status(("The hidden kernel was " if len(ps) == 1 else "The hidden kernels were ")
-                             + "; ".join(f"{p.name}: {p.explanation}" for p in ps))
+            self.reveal_text = reveal_text(self.run.key.split(","))
         self.revealedChanged.emit()
         return True
 
@@ -494,15 +499,11 @@ class LearnState(QObject):
             self._error(said[-1] if said else "the learned filter was not added", tell=False)
             return False
         self._error("")
-        f, count = learned[0][0].shape[-1], lab.bank.count
-        text = (f"The learned {f}x{f} filter is filter {count} of the bank" if k == 1 else
-                f"The {k} learned {f}x{f} filters are filters {count - k + 1} to {count} of the bank")
         run, st = self.run, lab.settings
-        if run is not None and (run.stride, run.dilation) != (st.stride, st.dilation):
-            text += (f" (learned with stride {run.stride} and dilation {run.dilation}; the playground uses its "
-                     f"own stride {st.stride} and dilation {st.dilation})")
-        self._set_status(text + ".")
-        self.message.emit(text)
+        text = used_text(k, learned[0][0].shape[-1], lab.bank.count,
+                         (run.stride, run.dilation) if run is not None else None, (st.stride, st.dilation))
+        self._set_status(text)
+        self.message.emit(text.rstrip("."))
         return True
 
     # ------------------------------------------------------------------ sessions
@@ -536,7 +537,7 @@ class LearnState(QObject):
             if settings.target_kind != "preset":
                 settings = replace(settings, filters=1)
             check_targets(settings)
-            result = self._session_result(session.learn_kernel, session.learn_bias)
+            result = session_filter(session.learn_kernel, session.learn_bias)
         except ValueError as e:  # SettingsError included
             raise SessionError(f"learn-a-filter settings not restored: {e}") from None
         return settings, result
@@ -567,18 +568,6 @@ class LearnState(QObject):
         self.resultChanged.emit()
         self.progressChanged.emit()
         self.runningChanged.emit()
-
-    @staticmethod
-    def _session_result(kernel, bias) -> FitResult | None:
-        if kernel is None:
-            return None
-        w = np.asarray(kernel, np.float32)
-        if w.ndim != 4 or w.shape[1] not in (1, 3) or w.shape[2] != w.shape[3] or not 1 <= w.shape[0]:
-            raise ValueError(f"learn_kernel must be K x C x F x F with C 1 or 3, got shape {w.shape}")
-        b = np.zeros(w.shape[0], np.float32) if bias is None else np.asarray(bias, np.float32)
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"learn_bias must hold {w.shape[0]} values, got shape {b.shape}")
-        return FitResult(w.copy(), b.copy())
 
     def reset(self) -> None:
         """Everything as on a fresh start: default settings, no target picture, no run."""

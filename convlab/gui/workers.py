@@ -206,8 +206,13 @@ class FitWorker(ThreadWorker):
 
     ``progress`` carries a FitProgress at most ``rate_hz`` times a second, always the newest step
     (and on pausing); ``reference`` the least-squares FitResult (the best linear filter) before the
-    first step when ``reference`` options are given; ``done`` the FitResult / TwoLayerResult;
-    ``failed`` the error text, e.g. fit_filter's ValueError about a target of the wrong shape.
+    first step when ``reference`` options are given; ``done`` a ``core.filter_learning.FitOutcome``:
+    the FitResult of the weights kept (the best seen when the last are worse, see ``keep_best``) or
+    the TwoLayerResult, and whether the run diverged; ``failed`` the error text, e.g. fit_filter's
+    ValueError about a target of the wrong shape.
+
+    A ``core.filter_learning.FitWatch`` sees every step: a run whose loss explodes or stops being
+    finite is ended there (its outcome says at which step) instead of running on to inf / NaN.
 
     pause() / resume() hold the run between two steps (the step callback waits on a
     threading.Event); stop() ends it after the current step (the callback returns False), paused
@@ -217,7 +222,7 @@ class FitWorker(ThreadWorker):
 
     progress = Signal(object)  # FitProgress (throttled)
     reference = Signal(object)  # FitResult of least_squares_filter
-    done = Signal(object)  # FitResult | TwoLayerResult
+    done = Signal(object)  # FitOutcome
     failed = Signal(str)
 
     def __init__(self, inputs, targets, *, two_layer: bool = False, reference: dict | None = None,
@@ -233,6 +238,9 @@ class FitWorker(ThreadWorker):
         self._go = threading.Event()  # set: running; clear: paused
         self._go.set()
         self._stop = threading.Event()
+        from convlab.core.filter_learning import FitWatch
+
+        self.watch = FitWatch()  # read in the fitting thread only, until ``done``
 
     thread_name = "convlab-fit"
 
@@ -257,6 +265,7 @@ class FitWorker(ThreadWorker):
     @Slot()
     def _run(self) -> None:
         from convlab.core.filter_fit import fit_filter, fit_two_layer, least_squares_filter
+        from convlab.core.filter_learning import FitOutcome, keep_best
 
         try:
             if self.reference_options is not None:
@@ -266,19 +275,26 @@ class FitWorker(ThreadWorker):
             self._last = float("-inf")
             self._since: list[tuple[int, float]] = []
             fit = fit_two_layer if self.two_layer else fit_filter
-            result = fit(self.inputs, self.targets, callback=self._on_step, **self.options)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is stopped by the watch
+                result = fit(self.inputs, self.targets, callback=self._on_step, **self.options)
+            if self.two_layer:
+                outcome = FitOutcome.of_run(result, self.watch)
+            else:
+                o = self.options
+                outcome = keep_best(result, self.watch, self.inputs, self.targets, o.get("stride", 1),
+                                    o.get("padding", 0), o.get("dilation", 1))
         except (ValueError, MemoryError, FloatingPointError) as e:
             self.failed.emit(str(e))
         except Exception as e:  # noqa: BLE001 - any engine failure must reach the user, not kill the thread
             self.failed.emit(f"learning failed: {e}")
         else:
-            self.done.emit(result)
+            self.done.emit(outcome)
         finally:
             self._thread.quit()
 
     def _on_step(self, step: int, loss: float, weight) -> bool:
         self._since.append((step, float(loss)))
-        if self._stop.is_set():
+        if self._stop.is_set() or not self.watch.see(step, loss, weight):
             return False
         now = time.perf_counter()
         if now - self._last >= self.min_interval or not self._go.is_set():

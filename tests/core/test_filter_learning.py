@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 from convlab.core import functional as F
+from convlab.core.filter_fit import fit_filter
 from convlab.core.filter_learning import (
     GENERIC_IMAGE_NOTE,
+    FitWatch,
     best_bias,
+    follow_optimizer,
+    keep_best,
     kernel_mosaic,
     lab_filter,
     nonlinear_note,
@@ -19,7 +23,8 @@ from convlab.core.filter_learning import (
     two_layer_kernel,
 )
 from convlab.core.kernels import preset
-from convlab.core.settings import LearnSettings, SettingsError
+from convlab.core.samples import DEFAULT_SAMPLE, load_sample
+from convlab.core.settings import LEARN_DEFAULT_LR, LearnSettings, SettingsError
 
 
 @pytest.fixture
@@ -183,3 +188,84 @@ def test_unknown_targets_are_settings_errors(image, changes, pattern):
 
 def test_two_layer_kernel_is_odd():
     assert [two_layer_kernel(k) for k in (1, 2, 3, 4, 10, 11)] == [1, 3, 3, 5, 11, 11]
+
+
+# --------------------------------------------------------------------------- divergence, the best weights, the lr
+
+
+def test_the_watch_stops_a_loss_that_explodes_or_is_not_finite():
+    w = np.zeros((1, 1, 3, 3), np.float32)
+    watch = FitWatch()
+    assert watch.see(1, 1.0, w) and watch.see(2, 50.0, w) and not watch.diverged
+    assert not watch.see(3, 1001.0, w)  # more than DIVERGE_FACTOR (1000) times the first loss
+    assert watch.diverged and (watch.diverged_step, watch.diverged_loss) == (3, 1001.0)
+    for bad in (float("inf"), float("nan")):
+        assert not FitWatch().see(1, bad, w)
+    nan_weights = np.full((1, 1, 3, 3), np.nan, np.float32)
+    watch = FitWatch()
+    assert not watch.see(1, 0.5, nan_weights) and watch.diverged
+    assert FitWatch().see(1, 0.0, w)  # a loss of 0 from the start is no divergence
+
+
+def test_the_watch_pairs_each_loss_with_the_weights_it_was_measured_on():
+    """fit_filter's callback at step s carries the loss of the weights of step s - 1."""
+    ws = [np.full((1, 1, 1, 1), float(i), np.float32) for i in range(6)]
+    watch = FitWatch()
+    for step, loss in enumerate([5.0, 4.0, 1.0, 3.0, 6.0], start=1):
+        watch.see(step, loss, ws[step])
+    assert watch.best_step == 2 and watch.best_loss == 1.0 and watch.best_weight is ws[2]
+
+
+def fitted(image, optimizer, lr, kernel=5, steps=500, seed=0):
+    s = LearnSettings(kernel=kernel, padding=kernel // 2, optimizer=optimizer, lr=lr, steps=steps)
+    run = prepare_run(s, image, "gray")
+    watch = FitWatch()
+    with np.errstate(all="ignore"):
+        result = fit_filter(run.inputs, run.targets, kernel=kernel, padding=run.padding, steps=steps, lr=lr,
+                            optimizer=optimizer, seed=seed, callback=watch.see)
+    return run, result, watch
+
+
+def test_a_long_adam_run_that_ends_worse_keeps_the_best_weights_it_saw():
+    run, result, watch = fitted(load_sample(DEFAULT_SAMPLE), "adam", 0.05)
+    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
+    assert out.kept_best and out.kept_step < out.steps == 500 and not out.diverged
+    assert out.kept_loss < 0.01 * out.last_loss  # far better than where it ended
+    bias, pred = best_bias(run.inputs, run.targets, out.result.weight, 1, run.padding, 1)
+    assert float(np.mean((pred - run.targets) ** 2)) == pytest.approx(out.kept_loss, rel=1e-3)
+    np.testing.assert_allclose(out.result.bias, bias, rtol=1e-5, atol=1e-7)
+    assert len(out.result.losses) == 500  # the whole curve stays
+
+
+def test_a_run_that_goes_on_improving_keeps_its_last_weights():
+    run, result, watch = fitted(load_sample(DEFAULT_SAMPLE), "momentum", 0.01, kernel=3, steps=200)
+    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
+    assert not out.kept_best and out.kept_step == 200 and out.kept_loss == out.last_loss
+    np.testing.assert_array_equal(out.result.weight, result.weight)
+
+
+def test_sgd_at_the_old_default_diverges_on_5x5_and_is_stopped_early_with_its_best():
+    bars = load_sample("colour_bars")
+    run, result, watch = fitted(bars, "sgd", 0.05, steps=300)
+    assert watch.diverged and len(result.losses) == watch.diverged_step < 300 and result.stopped
+    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
+    assert out.diverged and np.isfinite(out.result.weight).all()
+    assert out.kept_best and out.kept_loss < 0.01 * out.last_loss  # the weights from before the blow-up
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_each_optimisers_default_learning_rate_does_not_diverge(optimizer):
+    for kernel in (5, 11):
+        *_, watch = fitted(load_sample("colour_bars"), optimizer, LEARN_DEFAULT_LR[optimizer], kernel=kernel,
+                           steps=150)
+        assert not watch.diverged, (optimizer, kernel)
+
+
+def test_a_new_optimiser_brings_its_learning_rate_unless_one_was_chosen():
+    d = LearnSettings()
+    assert d.lr == LEARN_DEFAULT_LR["adam"]
+    sgd = follow_optimizer(d, replace(d, optimizer="sgd"))
+    assert sgd.lr == LEARN_DEFAULT_LR["sgd"]
+    assert follow_optimizer(sgd, replace(sgd, optimizer="momentum")).lr == LEARN_DEFAULT_LR["momentum"]
+    chosen = replace(d, lr=0.2)
+    assert follow_optimizer(chosen, replace(chosen, optimizer="sgd")).lr == 0.2

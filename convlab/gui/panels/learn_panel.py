@@ -49,8 +49,10 @@ from convlab.core.filter_learning import (
 )
 from convlab.core.filter_targets import OPENCV_TARGETS
 from convlab.core.images import image_file_filter
+from convlab.core.learn_report import OPTIMIZER_NAMES
 from convlab.core.settings import (
     LEARN_DATA_KINDS,
+    LEARN_DEFAULT_LR,
     LEARN_TARGET_KINDS,
     MAX_LEARN_FILTERS,
     LearnSettings,
@@ -61,8 +63,6 @@ from convlab.core.settings import (
 from ..views.controls import spin_box
 from ..views.learn_views import LearnViews
 
-OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD with momentum (0.9)"}
-
 
 def _spin(name: str, tip: str):
     r = limits(LearnSettings, name)
@@ -70,8 +70,11 @@ def _spin(name: str, tip: str):
 
 
 def _button(text, tip, slot):
+    """A push button that takes the focus from the keyboard only: a clicked button that disables itself
+    (Start, Reveal...) would pass the focus on, and the scrolled controls would jump to show where it went."""
     b = QPushButton(text)
     b.setToolTip(tip)
+    b.setFocusPolicy(Qt.TabFocus)
     b.clicked.connect(slot)
     return b
 
@@ -267,8 +270,11 @@ class LearnPanel(QWidget):
         r = limits(LearnSettings, "lr")
         self.lr_spin.setRange(r.lo, r.hi)
         self.lr_spin.setSingleStep(0.01)
-        self.lr_spin.setToolTip("Learning rate: the size of each step. Too big and the loss jumps or explodes; "
-                                "too small and it crawls")
+        defaults = ", ".join(f"{OPTIMIZER_NAMES.get(k, k)} {v:g}" for k, v in LEARN_DEFAULT_LR.items())
+        self.lr_spin.setToolTip("Learning rate: the size of each step. Too big and the loss explodes (the run is "
+                                "then stopped); too small and it crawls. Each optimiser starts at a rate that is "
+                                f"safe for every kernel size ({defaults}); choosing another optimiser takes its "
+                                "rate unless you changed it")
         self.steps_spin = _spin("steps", "How many gradient-descent steps to take")
         self.pace_combo = QComboBox()
         self.pace_combo.setToolTip("Slow the run down to watch the kernel change, or let it run flat out")
@@ -308,7 +314,9 @@ class LearnPanel(QWidget):
         self.rate_label.setToolTip("Gradient-descent steps per second")
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
-        self.status_label.setToolTip("What the run did")
+        self.status_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.status_label.setMinimumHeight(3 * self.status_label.fontMetrics().lineSpacing())  # the buttons below
+        self.status_label.setToolTip("What the run did")  # stay put when a longer text comes
         self.error_label = QLabel("")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color:#b00020")
@@ -345,8 +353,10 @@ class LearnPanel(QWidget):
         nv.addWidget(self.two_layer_btn)
         nv.addWidget(self.compare_label)
         self.nonlinear_box.setVisible(False)
+        self.reveal_label = _note_label("The hidden preset kernels, named and explained (after Reveal)")
         v.addWidget(self.reveal_btn)
         v.addWidget(self.use_btn)
+        v.addWidget(self.reveal_label)  # below the buttons: revealing moves nothing above it
         v.addWidget(self.nonlinear_box)
         return box
 
@@ -379,6 +389,7 @@ class LearnPanel(QWidget):
         key = self.opencv_combo.currentData()
         self.opencv_help.setText(OPENCV_TARGETS[key].explanation if key else "")
         self._update_data_info()
+        self._show_progress()
         self._sync_controls()
 
     def _opencv_chosen(self, *_) -> None:
@@ -394,8 +405,14 @@ class LearnPanel(QWidget):
 
     def _show_progress(self) -> None:
         st = self.state
-        self.progress_bar.setRange(0, max(st.steps_asked, 1))
-        self.progress_bar.setValue(st.steps_done)
+        if st.steps_asked:
+            self.progress_bar.setRange(0, st.steps_asked)
+            self.progress_bar.setValue(st.steps_done)
+            self.progress_bar.setFormat("%v / %m steps")
+        else:  # no run yet: say what Start will do, not "0 / 1"
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat(f"not started: {st.settings.steps:,} steps to take")
         self.rate_label.setText(st.rate_text)
 
     def _show_result(self) -> None:
@@ -403,6 +420,8 @@ class LearnPanel(QWidget):
         self.nonlinear_note.setText(st.nonlinear_note)
         self.nonlinear_box.setVisible(bool(st.nonlinear_note))
         self.compare_label.setText(st.compare_text)
+        self.reveal_label.setText(st.reveal_text)
+        self.reveal_label.setVisible(bool(st.reveal_text))
         self._sync_controls()
 
     def _sync_controls(self) -> None:
