@@ -1,10 +1,18 @@
-"""Preset model specs, stored as JSON under resources/models/ (name, description, spec)."""
+"""Preset model specs, stored as JSON under resources/models/ (name, description, spec), and the
+built-in dataset each one trains on out of the box.
+
+    fitting_datasets((1, 28, 28), 10)   # ["digits", "shapes"]: digits has 10 classes, shapes 6
+    fitting_datasets((3, 32, 32), 10)   # []: no built-in set has colour images (yet)
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .data.digits import DIGIT_CLASSES
+from .data.shapes import SHAPE_CLASSES
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -37,6 +45,53 @@ def model_preset(key: str) -> dict:
 
 
 LENET5 = model_preset("lenet5")
+
+
+# --------------------------------------------------------------------------- which built-in data fits a model
+
+
+@dataclass(frozen=True)
+class BuiltInData:
+    """A dataset that is generated, not read: its sample shape and classes are known without building it."""
+
+    shape: tuple[int, int, int]  # (C, H, W) of every sample
+    classes: int
+
+
+#: the generated datasets, in the order they are preferred; a new built-in kind is one line here
+BUILT_IN_DATA: dict[str, BuiltInData] = {
+    "digits": BuiltInData((1, 28, 28), len(DIGIT_CLASSES)),
+    "shapes": BuiltInData((1, 28, 28), len(SHAPE_CLASSES)),
+}
+
+
+def fitting_datasets(input_shape, classes: int | None = None) -> list[str]:
+    """The built-in datasets whose samples are ``input_shape``: those with ``classes`` classes first,
+    then the others of that shape (for them the last layer would need another number of units)."""
+    shape = tuple(input_shape) if input_shape is not None else None
+    same = [k for k, d in BUILT_IN_DATA.items() if d.shape == shape]
+    return sorted(same, key=lambda k: BUILT_IN_DATA[k].classes != classes)
+
+
+def data_fits(kind: str, input_shape, classes: int | None) -> bool | None:
+    """Whether the built-in dataset ``kind`` has samples of ``input_shape`` and ``classes`` classes;
+    None when ``kind`` is not a generated set (that is only known once it is loaded)."""
+    d = BUILT_IN_DATA.get(kind)
+    if d is None:
+        return None
+    return d.shape == (tuple(input_shape) if input_shape is not None else None) and d.classes == classes
+
+
+def built_in_shapes_text() -> str:
+    """The sample shapes of the built-in datasets, in words: "digits and shapes are 1x28x28"."""
+    by_shape: dict[tuple[int, int, int], list[str]] = {}
+    for k, d in BUILT_IN_DATA.items():
+        by_shape.setdefault(d.shape, []).append(k)
+    parts = []
+    for shape, kinds in by_shape.items():
+        names = " and ".join(kinds)
+        parts.append(f"{names} {'are' if len(kinds) > 1 else 'is'} {'x'.join(map(str, shape))}")
+    return "; ".join(parts)
 
 
 #: the kinds of layer the layer panel offers: a label and the settings a new layer starts with

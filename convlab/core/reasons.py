@@ -5,6 +5,7 @@ problem is it?). They look at the kind:
 
     block = net.train_block          # None when training can start
     if block is not None and block.kind is Block.CLASS_COUNT: offer "set the last layer to K classes"
+    if block is not None and block.kind is Block.INPUT_SHAPE: offer "resize the input to block.shape"
     notice.severity is Severity.ERROR  # red in the panel, the text in the status bar
 """
 
@@ -62,11 +63,13 @@ class Block(Enum):
 @dataclass(frozen=True)
 class Blocked:
     """One reason, with its text (which names the numbers) and, where there is one, the number that
-    would fix it (e.g. the class count for CLASS_COUNT)."""
+    would fix it (the class count for CLASS_COUNT and NOT_CLASSES) or the shape (the samples' C, H, W
+    for INPUT_SHAPE)."""
 
     kind: Block
     text: str
     wanted: int | None = None
+    shape: tuple[int, ...] | None = None
 
     def __str__(self) -> str:
         return self.text

@@ -48,8 +48,9 @@ class CapturedSamples(QObject):
         if input_shape is not None and self.x is not None:
             shape = tuple(self.x.shape[1:])
             if shape != tuple(input_shape):
-                return Blocked(Block.INPUT_SHAPE, f"the captured samples are {shape_text(shape)} but the model takes "
-                                                  f"{shape_text(input_shape)}: clear them and capture again")
+                return Blocked(Block.INPUT_SHAPE, f"the captured samples are {shape_text(shape)} but the model "
+                                                  f"takes {shape_text(input_shape)}: clear them and capture again",
+                               shape=shape)
         if output_shape is not None and len(output_shape) == 1 and output_shape[0] != len(self.classes):
             return Blocked(Block.CLASS_COUNT, f"the last layer gives {output_shape[0]} scores but "
                                               f"{len(self.classes)} classes were captured", len(self.classes))

@@ -166,6 +166,20 @@ class ModelDesign(QObject):
         self.message.emit(Notice(f"the last layer now gives {classes} scores, one per class (it gave {old})"))
         return True
 
+    def end_with_classes(self, classes: int) -> bool:
+        """End the model in one score per class, as one undo step: a flatten when it ends in maps, then
+        a linear layer with ``classes`` units. False when there is no model to end."""
+        if self.model is None:
+            return False
+        layers = self.layers()
+        if len(self.model.output_shape) != 1:
+            layers.append({"type": "flatten"})
+        layers.append({"type": "linear", "units": int(classes)})
+        if not self._edit_layers(layers, f"End with {classes} class scores"):
+            return False
+        self.message.emit(Notice(f"the model now ends in a linear layer with {classes} scores, one per class"))
+        return True
+
     def set_input_shape(self, shape: list[int]) -> bool:
         spec = dict(self.spec)
         spec["input"] = list(shape)

@@ -21,8 +21,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from convlab.core import session as S
+from convlab.core.data.catalog import DATASETS
 from convlab.core.model import Sequential, SpecReport
-from convlab.core.presets import model_preset
+from convlab.core.presets import built_in_shapes_text, data_fits, fitting_datasets, model_preset, model_presets
 from convlab.core.reasons import Notice
 from convlab.core.session import Session, SessionError
 from convlab.core.settings import TrainSettings, from_mapping, to_mapping
@@ -46,11 +47,12 @@ def _forward(part: str, *names: str, renames: dict[str, str] | None = None) -> N
 
 _forward("design", "spec", "preset_key", "report", "model", "view_model", "undo_stack", "layers", "set_spec",
          "add_layer", "remove_layer", "duplicate_layer", "move_layer", "set_layer_field", "set_input_shape",
-         "load_preset", "set_spec_json", "set_output_classes")
+         "set_spec_json", "set_output_classes", "end_with_classes")
 _forward("trainer_state", "settings", "dataset", "train", "val", "dataset_settings", "skipped", "training", "trainer",
          "worker", "history_steps", "history_epochs", "history_epoch_steps", "evaluation", "confusion",
          "optimizer_state", "train_block", "train_block_reason", "set_settings", "dataset_is_current", "loading",
-         "load_dataset", "start_training", "pause", "resume", "step", "stop", "reset_weights", "evaluate",
+         "load_dataset", "load_chosen", "class_count", "run_steps", "seconds_left", "time_left", "planned_end",
+         "start_training", "pause", "resume", "step", "stop", "reset_weights", "evaluate",
          "per_class_accuracy", "misclassified", "settingsChanged", "datasetChanged", "datasetLoading",
          "trainingStateChanged", "progress", "epochDone", "weightsChanged", "evaluationChanged")
 _forward("captured", "capturedChanged", "add_class", "rename_class", "remove_class",
@@ -139,6 +141,34 @@ class NetworkState(QObject):
             self.probe.refresh_input()
 
     # ------------------------------------------------------------------ across the parts
+
+    def load_preset(self, key: str) -> bool:
+        """Load a model preset (one undo step) with data it trains on out of the box: when the chosen
+        built-in dataset does not fit it, the built-in dataset that does is chosen (see
+        ``convlab.core.presets.fitting_datasets``) and loaded in the background. A preset that no
+        built-in dataset fits is said so; the training panel then offers to resize the input."""
+        if not self.design.load_preset(key):
+            return False
+        m, t = self.design.model, self.trainer_state
+        if m is None or len(m.output_shape) != 1 or t.training != "idle":
+            return True
+        classes = m.output_shape[0]
+        if data_fits(t.settings.dataset, m.input_shape, classes) is not False:
+            return True  # it fits, or it is data the learner chose from disk: loading it tells
+        name, shape = model_presets()[key].name, "x".join(map(str, m.input_shape))
+        found = fitting_datasets(m.input_shape, classes)
+        if found and found[0] == t.settings.dataset:
+            pass  # the images fit, the class count does not: the training panel offers the fix
+        elif found:
+            t.set_settings(dataset=found[0])
+            self.message.emit(Notice(f"{name} takes {shape} images: the dataset is now "
+                                     f"{DATASETS.get(found[0], found[0])}"))
+        else:
+            self.message.emit(Notice(f"{name} takes {shape} images, and no built-in dataset has them "
+                                     f"({built_in_shapes_text()}): resize the input to the data (the training "
+                                     "panel offers it), or train on an image folder"))
+        t.load_chosen()
+        return True
 
     def captured_block(self):
         """Why the captured samples cannot train the model now (a Blocked, or None when they can)."""

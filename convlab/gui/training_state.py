@@ -9,18 +9,23 @@ model is evaluated on the validation set in another thread. Settings are a
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from convlab.core.data.catalog import DATASETS, LoadedDataset, load_dataset
+from convlab.core.data.catalog import DATASETS, LoadedDataset, captured_problem, load_dataset
+from convlab.core.presets import BUILT_IN_DATA
 from convlab.core.reasons import Block, Blocked, Notice
 from convlab.core.settings import TrainSettings
+from convlab.core.time_left import TimeLeft
 from convlab.core.training import Trainer, confusion_matrix, evaluate
 
 from .captured_samples import CapturedSamples, shape_text
 from .model_design import ModelDesign
+
+FOLDER_KINDS = ("mnist", "fashion", "folder")  # datasets read from a folder the learner chooses
 
 
 def _evaluate_copy(model, val):
@@ -55,19 +60,29 @@ class TrainingState(QObject):
         self.history_epochs: list = []  # EpochResult, all runs
         self.history_epoch_steps: list[int] = []  # the overall step at which each epoch ended
         self._step_base = 0  # steps of earlier runs: a new run's steps continue the curves
+        self._epoch_base = 0  # epochs of earlier runs
+        self._troubled = False  # the run diverged or failed (its message stays)
         self.evaluation = None
         self.confusion = None
         self.optimizer_state: dict | None = None  # the optimiser's buffers after the last run
         self._dataset_task = None
         self._eval_task = None
         self._dataset_captured_revision = -1
-        self._pending_load: tuple | None = None
+        self._load_revision = -1  # the captured samples' revision the load under way was made from
+        self._task_settings: TrainSettings | None = None  # what the load under way builds
+        self._reload = False  # the chosen dataset changed during a load: load it next
+        self._then: list = []  # what waits for the chosen dataset (a run to start, a step)
+        self.clock = time.monotonic  # seconds, for the time-left estimate (tests give their own)
+        self.time_left = TimeLeft()  # of the current run: steady speed after its warm-up
+        self.seconds_left: float | None = None  # None while it is not known yet
+        self.planned_end: int | None = None  # the overall step the run under way ends at
 
     # ------------------------------------------------------------------ what blocks a run
 
     @property
     def train_block(self) -> Blocked | None:
-        """Why training cannot start now (None when it can)."""
+        """Why training cannot start now (None when it can). Each reason carries what would fix it:
+        the class count (CLASS_COUNT, NOT_CLASSES when it is known) or the samples' shape (INPUT_SHAPE)."""
         d = self.design
         if not d.report.ok:
             return Blocked(Block.SPEC, d.report.error)
@@ -76,18 +91,30 @@ class TrainingState(QObject):
         out = d.model.output_shape
         if len(out) != 1:
             return Blocked(Block.NOT_CLASSES, f"the model ends in {shape_text(out)} maps; end it with flatten and "
-                                              "a linear layer with one unit per class")
+                                              "a linear layer with one unit per class", self.class_count())
         if self.settings.dataset == "captured":
             return self.captured.block(d.model.input_shape, out)
         if self.dataset is not None and self.dataset_is_current():
             k = len(self.dataset.classes)
+            shape = tuple(int(v) for v in self.dataset.x.shape[1:])
+            if shape != d.model.input_shape:
+                return Blocked(Block.INPUT_SHAPE, f"the dataset's samples are {shape_text(shape)} but the model "
+                                                  f"takes {shape_text(d.model.input_shape)}", shape=shape)
             if out[0] != k:
                 return Blocked(Block.CLASS_COUNT, f"the last layer gives {out[0]} scores but the dataset has "
                                                   f"{k} classes", k)
-            if tuple(self.dataset.x.shape[1:]) != d.model.input_shape:
-                return Blocked(Block.INPUT_SHAPE, f"the dataset's samples are {shape_text(self.dataset.x.shape[1:])} "
-                                                  f"but the model takes {shape_text(d.model.input_shape)}")
         return None
+
+    def class_count(self) -> int | None:
+        """The number of classes of the chosen dataset, where it is known: loaded (and current), or a
+        generated set (convlab.core.presets.BUILT_IN_DATA), or the captured classes."""
+        s = self.settings
+        if s.dataset == "captured":
+            return len(self.captured.classes) or None
+        if self.dataset is not None and self.dataset_is_current():
+            return len(self.dataset.classes)
+        built_in = BUILT_IN_DATA.get(s.dataset)
+        return built_in.classes if built_in is not None else None
 
     @property
     def train_block_reason(self) -> str:
@@ -114,19 +141,50 @@ class TrainingState(QObject):
         return self._dataset_task is not None
 
     def load_dataset(self, then=None) -> None:
-        """Build the dataset in a worker thread; datasetChanged (or a message) follows."""
+        """Build the dataset in a worker thread; datasetChanged (or a message) follows, then ``then()``.
+
+        While a load is on, asking again waits for it: when the settings changed since it began (the
+        learner chose another dataset), the chosen one is loaded right after it, so the data that ends
+        up loaded, and ``then`` with it, is always the data chosen last."""
+        if self._dataset_task is not None:
+            if then is not None:
+                self._then.append(then)
+            if self._data_key(self.settings) != self._data_key(self._task_settings):
+                self._reload = True
+            elif then is None:
+                self.message.emit(Notice("a dataset is already being loaded"))
+            return
+        self._then = [then] if then is not None else []
+        self._start_load()
+
+    def load_chosen(self) -> bool:
+        """Load the chosen dataset in the background unless it is loaded already or needs something the
+        learner has not given yet (a folder, captured samples); True if a load began (or was queued)."""
+        s = self.settings
+        if self.dataset_is_current() and not self.loading:
+            return False
+        if (s.dataset in FOLDER_KINDS and not s.path) or (
+                s.dataset == "captured" and captured_problem(self.captured.y, self.captured.classes)):
+            return False
+        self.load_dataset()
+        return True
+
+    @staticmethod
+    def _data_key(s: TrainSettings | None) -> tuple | None:
+        return None if s is None else (s.dataset, s.path, s.samples, s.val_fraction, s.seed)
+
+    def _start_load(self) -> None:
         from .workers import Task
 
-        if self._dataset_task is not None:
-            self.message.emit(Notice("a dataset is already being loaded"))
-            return
         model = self.design.model
         shape = model.input_shape if model is not None else (1, 28, 28)
         settings = self.settings
         captured = self.captured.snapshot() if settings.dataset == "captured" else None
         task = Task(load_dataset, settings, shape, captured)
         # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
-        self._pending_load = (then, self.captured.revision)
+        self._load_revision = self.captured.revision
+        self._task_settings = settings
+        self._reload = False
         task.done.connect(self._dataset_loaded)
         task.failed.connect(self._dataset_failed)
         self._dataset_task = task
@@ -134,19 +192,27 @@ class TrainingState(QObject):
         self.datasetLoading.emit(True)
         task.start()
 
-    def _finish_task(self) -> None:
+    def _finish_task(self) -> bool:
+        """The load has reported: True when the chosen dataset is to be loaded next (it changed meanwhile)."""
         task, self._dataset_task = self._dataset_task, None
         if task is not None:
             task.wait()
+        if self._reload and self._data_key(self.settings) != self._data_key(self._task_settings):
+            self._start_load()  # datasetLoading stays on
+            return True
+        self._reload = False
         self.datasetLoading.emit(False)
+        return False
 
     def _dataset_failed(self, text: str) -> None:
-        self._finish_task()
+        if self._finish_task():
+            return  # a stale choice failed: the chosen one is loading
+        self._then = []
         self.message.emit(Notice.error(f"cannot load the dataset: {text}"))
 
     def _dataset_loaded(self, loaded: LoadedDataset) -> None:
-        then, revision = self._pending_load or (None, -1)
-        self._finish_task()
+        revision = self._load_revision
+        again = self._finish_task()
         self.dataset, self.train, self.val = loaded.dataset, loaded.train, loaded.val
         self.dataset_settings = loaded.settings
         self.skipped = list(loaded.skipped)
@@ -161,7 +227,10 @@ class TrainingState(QObject):
                                            f"({path}: {reason}{more})"))
         else:
             self.message.emit(Notice(text))
-        if then is not None:
+        if again:
+            return  # the data chosen since is loading: what waits for data waits for it
+        waiting, self._then = self._then, []
+        for then in waiting:
             then()
 
     # ------------------------------------------------------------------ training
@@ -195,9 +264,16 @@ class TrainingState(QObject):
         if paused:
             self.trainer.pause()
         self._step_base = self.history_steps[-1][0] if self.history_steps else 0
+        self._troubled = False
+        self._epoch_base = len(self.history_epochs)
+        self.planned_end = self._step_base + -(-len(self.train) // s.batch_size) * s.epochs
+        self.time_left.start(self.clock())
+        self.seconds_left = None
+        if paused:
+            self.time_left.pause(self.clock())
         self.worker = TrainingWorker(self.trainer, snapshot=lambda m=model: m.state_dict())
         self.worker.steps.connect(self._on_steps)
-        self.worker.progress.connect(self.progress)
+        self.worker.progress.connect(self._on_progress)
         self.worker.snapshot.connect(self._sync_view)
         self.worker.epoch.connect(self._on_epoch)
         self.worker.diverged.connect(self._on_trouble)
@@ -211,12 +287,14 @@ class TrainingState(QObject):
     def pause(self) -> None:
         if self.training == "running":
             self.trainer.pause()
+            self.time_left.pause(self.clock())
             self.training = "paused"
             self.trainingStateChanged.emit()
 
     def resume(self) -> None:
         if self.training == "paused":
             self.trainer.resume()
+            self.time_left.resume(self.clock())
             self.training = "running"
             self.trainingStateChanged.emit()
 
@@ -240,7 +318,28 @@ class TrainingState(QObject):
             self.trainer.stop()
 
     def _on_trouble(self, text: str) -> None:
+        self._troubled = True  # the run's end says nothing over this
         self.message.emit(Notice.error(text))
+
+    @property
+    def run_steps(self) -> int:
+        """Steps taken by the current (or last) run."""
+        return (self.history_steps[-1][0] - self._step_base) if self.history_steps else 0
+
+    def _end_notice(self, stopped: bool) -> Notice:
+        """What the run did, said when it ends: "Stopped after 120 steps (in epoch 2 of 3)..."."""
+        n = self.run_steps
+        steps = f"{n:,} step{'s' if n != 1 else ''}"
+        epochs = len(self.history_epochs) - self._epoch_base
+        if stopped:
+            where = f" (in epoch {epochs + 1} of {self.settings.epochs})" if epochs < self.settings.epochs else ""
+            return Notice(f"Stopped after {steps}{where}; the weights learned so far are kept")
+        return Notice(f"Trained {steps}: {epochs} epoch{'s' if epochs != 1 else ''}")
+
+    def _on_progress(self, r) -> None:
+        """A step report: the time-left estimate follows it, then the views hear of it."""
+        self.seconds_left = self.time_left.update(self.clock(), r.samples_seen, r.samples_total)
+        self.progress.emit(r)
 
     def _on_steps(self, rows) -> None:
         base = self._step_base
@@ -259,8 +358,11 @@ class TrainingState(QObject):
         self.worker = None
         self.trainer = None
         self.training = "idle"
+        self.planned_end = None
         self._sync_view()
         self.trainingStateChanged.emit()
+        if not self._troubled:
+            self.message.emit(self._end_notice(stopped))
         self.evaluate()
 
     def _sync_view(self, state: dict | None = None) -> None:

@@ -1,17 +1,21 @@
 """TrainingPanel: choose a dataset, set the training settings, run / pause / step / stop, and read
 the results (curves, confusion matrix, per-class accuracy, misclassified samples, probabilities).
 
-Everything shown comes from NetworkState; the panel only forwards the user's intents to it.
+Everything shown comes from NetworkState; the panel only forwards the user's intents to it. When
+the model and the data disagree, the reason comes with its fix as a button ("Resize the input to
+1x28x28", "Set the last layer to 6 classes"), chosen by the reason's kind and numbers
+(``convlab.core.reasons.Blocked``). Choosing a dataset loads it in the background.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -28,10 +33,20 @@ from PySide6.QtWidgets import (
 from convlab.core.data.catalog import DATASETS
 from convlab.core.number_text import step_125
 from convlab.core.prediction import prediction
+from convlab.core.reasons import Block, Blocked
 from convlab.core.settings import TrainSettings, limits
+from convlab.core.time_left import duration_text
 
+from ..captured_samples import shape_text
 from ..views.controls import DrawWhenShown, setting_spin, spin_box
-from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
+from ..views.training_views import (
+    ClassBarsView,
+    ConfusionMatrixView,
+    CurvesDialog,
+    CurvesView,
+    DatasetPreview,
+    SampleGallery,
+)
 
 SYNTHETIC = ("digits", "shapes")
 FOLDER_KINDS = ("mnist", "fashion", "folder")
@@ -51,6 +66,48 @@ class LogSpinBox(QDoubleSpinBox):
 
 def _spin(lo: int, hi: int, step: int = 1, suffix: str = "") -> QSpinBox:
     return spin_box(lo, hi, step=step, suffix=suffix)
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    """A tab page that scrolls when the dock is short, so the tallest page does not make every page
+    (the curves too) taller than the dock shows."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+class CompactTabs(QTabWidget):
+    """Tabs that ask for no more height than they need: a scrolling dock gives its panel the height
+    the panel prefers, and the tallest page (the settings) would push the curves out of sight."""
+
+    def sizeHint(self):
+        return self.minimumSizeHint().expandedTo(QSize(super().sizeHint().width(), 0))
+
+
+def fix_for(net, block: Blocked | None) -> tuple[str, str, object] | None:
+    """The one-click fix of a reason training cannot start, from its kind and numbers: (button text,
+    tooltip, what it does), or None when there is no such fix."""
+    if block is None or net.training != "idle":
+        return None
+    if block.kind is Block.INPUT_SHAPE and block.shape:
+        shape = [int(v) for v in block.shape]
+        return (f"Resize the input to {shape_text(shape)}",
+                f"Make the model take {shape_text(shape)} inputs, the shape of the samples (one undo step); the "
+                "layers after it adapt", lambda: net.set_input_shape(shape))
+    k = block.wanted
+    if k is None:
+        return None
+    if block.kind is Block.CLASS_COUNT and net.design.output_layer() is not None:
+        return (f"Set the last layer to {k} classes",
+                f"Give the last linear layer {k} units, one score per class (one undo step)",
+                lambda: net.set_output_classes(k))
+    if block.kind in (Block.CLASS_COUNT, Block.NOT_CLASSES):
+        return (f"End the model with {k} class scores",
+                f"Add {'a flatten and ' if block.kind is Block.NOT_CLASSES else ''}a linear layer with {k} units, "
+                "one score per class (one undo step)", lambda: net.end_with_classes(k))
+    return None
 
 
 class TrainingPanel(QWidget):
@@ -153,6 +210,10 @@ class TrainingPanel(QWidget):
         self.reason_label.setWordWrap(True)
         self.reason_label.setStyleSheet("color: #b91c1c;")
         self.reason_label.setToolTip("Why training cannot start")
+        self.fix_btn = QPushButton()
+        self.fix_btn.setToolTip("Change the model so that it fits the data")
+        self.fix_btn.hide()
+        self._fix = None  # what the fix button does now
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
@@ -169,9 +230,21 @@ class TrainingPanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.progress_bar, 1)
         bar.addWidget(self.rate_label)
+        reason_row = QHBoxLayout()
+        reason_row.addWidget(self.reason_label, 1)
+        reason_row.addWidget(self.fix_btn, 0, Qt.AlignTop)
 
         # ---------------------------------------------------------------- results
         self.curves = CurvesView()
+        self.curves_dialog: CurvesDialog | None = None
+        self.bigger_btn = QPushButton("Bigger...")
+        self.bigger_btn.setToolTip("Open the curves in a window of their own, as large as you like; they keep "
+                                   "following the run")
+        curves_page = QWidget()
+        curves_lay = QVBoxLayout(curves_page)
+        curves_lay.setContentsMargins(0, 0, 0, 0)
+        curves_lay.setSpacing(0)
+        curves_lay.addWidget(self.curves, 1)
         self.confusion_view = ConfusionMatrixView()
         self.class_accuracy = ClassBarsView("accuracy per class (validation)")
         self.class_accuracy.setToolTip("The share of each class's validation samples classified correctly")
@@ -208,10 +281,11 @@ class TrainingPanel(QWidget):
         setup_lay.addWidget(self.data_group, 3)
         setup_lay.addWidget(self.settings_group, 2, Qt.AlignTop)
 
-        self.tabs = QTabWidget()
-        self.tabs.addTab(setup, "Data && settings")
-        self.tabs.addTab(self.curves, "Curves")
-        self.tabs.addTab(results, "Results")
+        self.tabs = CompactTabs()
+        self.tabs.addTab(_scrolled(setup), "Data && settings")
+        self.tabs.addTab(curves_page, "Curves")
+        self.tabs.addTab(_scrolled(results), "Results")
+        self.tabs.setCornerWidget(self.bigger_btn, Qt.TopRightCorner)
         self.tabs.setTabToolTip(0, "The dataset and the training settings")
         self.tabs.setTabToolTip(1, "Loss and accuracy while training")
         self.tabs.setTabToolTip(2, "Confusion matrix, accuracy per class, mistakes and the current prediction")
@@ -219,7 +293,7 @@ class TrainingPanel(QWidget):
 
         lay = QVBoxLayout(self)
         lay.addLayout(buttons)
-        lay.addWidget(self.reason_label)
+        lay.addLayout(reason_row)
         lay.addLayout(bar)
         lay.addWidget(self.status_label)
         lay.addWidget(self.tabs, 1)
@@ -243,6 +317,8 @@ class TrainingPanel(QWidget):
         self.stop_btn.clicked.connect(self.net.stop)
         self.step_btn.clicked.connect(self._step)
         self.reset_btn.clicked.connect(self._reset)
+        self.fix_btn.clicked.connect(self._apply_fix)
+        self.bigger_btn.clicked.connect(self.show_bigger_curves)
         self.preview.sampleClicked.connect(self.net.use_sample)
         self.misclassified_gallery.sampleClicked.connect(self.net.use_sample)
 
@@ -268,9 +344,26 @@ class TrainingPanel(QWidget):
 
     def _dataset_chosen(self, index: int) -> None:
         self.net.set_settings(dataset=self.dataset_box.itemData(index))
+        self.net.load_chosen()  # in the background: what blocks training is then about this data
 
     def _path_edited(self) -> None:
-        self.net.set_settings(path=self.path_edit.text().strip())
+        path = self.path_edit.text().strip()
+        if path != self.net.settings.path:
+            self.net.set_settings(path=path)
+            self.net.load_chosen()
+
+    def _apply_fix(self) -> None:
+        if self._fix is not None:
+            self._fix()
+
+    def show_bigger_curves(self) -> CurvesDialog:
+        """The curves in a resizable window of their own, kept up to date while it is open."""
+        if self.curves_dialog is None:
+            self.curves_dialog = CurvesDialog(self)
+        self.curves_dialog.show()
+        self.curves_dialog.raise_()
+        self._refresh_curves()
+        return self.curves_dialog
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder", self.path_edit.text())
@@ -306,6 +399,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ state -> widgets
 
     def _settings_changed(self) -> None:
+        self._clear_stale_error()
         s = self.net.settings
         pairs = (
             (self.samples_spin, s.samples), (self.val_spin, round(100 * s.val_fraction)),
@@ -358,6 +452,7 @@ class TrainingPanel(QWidget):
     def _training_state_changed(self) -> None:
         state = self.net.training
         if self._last_state == "idle" and state != "idle":  # a new run
+            self._clear_stale_error()
             self.progress_bar.setValue(0)
             self.rate_label.setText("starting...")
         if state == "idle":
@@ -370,8 +465,9 @@ class TrainingPanel(QWidget):
         net = self.net
         state = net.training
         idle = state == "idle"
-        reason = net.train_block_reason
-        can_start = idle and not reason and not self.net.loading
+        block = net.train_block
+        reason = "" if block is None else block.text
+        can_start = idle and not reason  # while a dataset loads, Train waits for it and then starts
         self.train_btn.setEnabled(can_start)
         if reason:
             self.train_btn.setToolTip(f"Cannot train: {reason}")
@@ -382,6 +478,12 @@ class TrainingPanel(QWidget):
                                       "weights")
             self.reason_label.setText("")
         self.reason_label.setVisible(bool(reason))
+        fix = fix_for(net, block)
+        self._fix = fix[2] if fix is not None else None
+        if fix is not None:
+            self.fix_btn.setText(fix[0])
+            self.fix_btn.setToolTip(fix[1])
+        self.fix_btn.setVisible(fix is not None)
         self.pause_btn.setEnabled(not idle)
         self.pause_btn.setText("Resume" if state == "paused" else "Pause")
         self.stop_btn.setEnabled(not idle)
@@ -394,30 +496,27 @@ class TrainingPanel(QWidget):
     def _on_progress(self, r) -> None:
         self._batches_per_epoch = r.batches_per_epoch
         self.progress_bar.setValue(int(round(100 * r.progress)))
-        text = f"epoch {r.epoch}, batch {r.batch}/{r.batches_per_epoch} · {r.samples_per_s:,.0f} samples/s"
-        if r.samples_per_s > 0 and r.samples_seen < r.samples_total:
-            left = (r.samples_total - r.samples_seen) / r.samples_per_s
-            text += f" · left {self._duration(left)}"
+        rate = self.net.time_left.rate or r.samples_per_s  # the steady speed once the run has warmed up
+        text = f"epoch {r.epoch}, batch {r.batch}/{r.batches_per_epoch} · {rate:,.0f} samples/s"
+        if r.samples_seen < r.samples_total and self.net.training == "running":
+            left = self.net.seconds_left
+            text += " · left: estimating..." if left is None else f" · left {duration_text(left)}"
         self.rate_label.setText(text)
         self._refresh_curves()
 
     @staticmethod
     def _duration(seconds: float) -> str:
-        seconds = int(round(seconds))
-        if seconds < 60:
-            return f"{seconds} s"
-        m, s = divmod(seconds, 60)
-        if m < 60:
-            return f"{m} min {s:02d} s"
-        h, m = divmod(m, 60)
-        return f"{h} h {m:02d} min"
+        return duration_text(seconds)
 
     def _refresh_curves(self, *_) -> None:
         net = self.net
-        if not net.history_steps and not net.history_epochs:
-            self.curves.clear()
-            return
-        self.curves.set_history(net.history_steps, net.history_epochs, net.history_epoch_steps)
+        views = [self.curves] + ([self.curves_dialog.curves] if self.curves_dialog is not None
+                                 and self.curves_dialog.isVisible() else [])
+        for view in views:
+            if not net.history_steps and not net.history_epochs:
+                view.clear()
+            else:
+                view.set_history(net.history_steps, net.history_epochs, net.history_epoch_steps, net.planned_end)
 
     def _evaluation_changed(self) -> None:
         net = self.net
@@ -472,5 +571,13 @@ class TrainingPanel(QWidget):
 
     def _on_message(self, text: str) -> None:
         bad = getattr(text, "is_error", False)  # a Notice says whether it is an error
+        self._status_error = bad
         self.status_label.setStyleSheet("color: #b91c1c;" if bad else "")
         self.status_label.setText(text)
+
+    def _clear_stale_error(self) -> None:
+        """The learner moved on (a setting changed, a run began): an error about before goes."""
+        if getattr(self, "_status_error", False):
+            self._status_error = False
+            self.status_label.setStyleSheet("")
+            self.status_label.setText("")

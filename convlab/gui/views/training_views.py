@@ -12,6 +12,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
+    QDialog,
     QHeaderView,
     QLabel,
     QListView,
@@ -31,7 +33,11 @@ VAL_COLOR = "#ea580c"
 
 
 class CurvesView(QWidget):
-    """Loss and accuracy: the training curve per reported step, validation per epoch (markers)."""
+    """Loss and accuracy: the training curve per reported step, validation per epoch (markers).
+
+    The two plots sit side by side when the view is wide (a dock along the bottom) and one above
+    the other when it is tall; the x axis spans the whole run (``set_history``'s ``x_end``), so the
+    curves grow towards where the run will end."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -57,13 +63,23 @@ class CurvesView(QWidget):
         self.val_loss = self.loss_plot.plot(pen=val_pen, name="validation (epoch)", **marker)
         self.train_acc = self.acc_plot.plot(pen=train_pen, name="training (batch)")
         self.val_acc = self.acc_plot.plot(pen=val_pen, name="validation (epoch)", **marker)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.loss_plot)
-        lay.addWidget(self.acc_plot)
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setMinimumSize(160, 90)
+        self.plots = QBoxLayout(QBoxLayout.LeftToRight, self)
+        self.plots.setContentsMargins(0, 0, 0, 0)
+        self.plots.addWidget(self.loss_plot)
+        self.plots.addWidget(self.acc_plot)
 
-    def set_history(self, steps, epochs, epoch_steps) -> None:
-        """steps: [(step, loss, accuracy)]; epochs: [EpochResult]; epoch_steps: the step each epoch ended at."""
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        wide = self.width() >= 1.6 * self.height()
+        direction = QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom
+        if self.plots.direction() != direction:
+            self.plots.setDirection(direction)
+
+    def set_history(self, steps, epochs, epoch_steps, x_end: int | None = None) -> None:
+        """steps: [(step, loss, accuracy)]; epochs: [EpochResult]; epoch_steps: the step each epoch ended at;
+        x_end: the step the run will end at (the x axis reaches it), None to fit the curves."""
         x = np.asarray([s[0] for s in steps], dtype=float)
         loss = np.asarray([s[1] for s in steps], dtype=float)
         acc = np.asarray([s[2] for s in steps], dtype=float) * 100
@@ -78,10 +94,35 @@ class CurvesView(QWidget):
             ea.append(100 * (e.val_accuracy if e.val_accuracy is not None else np.nan))
         self.val_loss.setData(np.asarray(ex, float), np.asarray(el, float))
         self.val_acc.setData(np.asarray(ex, float), np.asarray(ea, float))
+        last = float(x[-1]) if len(x) else 0.0
+        if x_end is not None and x_end > last:
+            self.loss_plot.setXRange(0, x_end, padding=0.02)
+        else:
+            self.loss_plot.enableAutoRange(axis="x")
+
+    def x_range(self) -> tuple[float, float]:
+        (x0, x1), _ = self.loss_plot.viewRange()
+        return x0, x1
 
     def clear(self) -> None:
         for item in (self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             item.setData([], [])
+
+
+class CurvesDialog(QDialog):
+    """The training curves in a window of their own, as large as the learner makes it; the training
+    panel keeps it up to date while it is open."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Training curves")
+        self.setModal(False)
+        self.setSizeGripEnabled(True)
+        self.curves = CurvesView()
+        self.curves.setToolTip("The same curves as in the training panel, updated while the run goes on")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.curves)
+        self.resize(1000, 640)
 
 
 # ---------------------------------------------------------------------- confusion matrix
