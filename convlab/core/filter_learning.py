@@ -64,7 +64,8 @@ PACES: dict[str, tuple[str, float | None]] = {  # steps per second (None: as fas
     "fast": ("As fast as possible", None),
 }
 DIVERGE_FACTOR = 1e3  # a loss this many times its first value (or not finite): the run diverged
-KEEP_BEST_MARGIN = 0.99  # the best weights seen replace the last ones when their loss is this much lower
+KEEP_BEST_MARGIN = 0.5  # the best weights seen replace the last ones when their loss is under half theirs
+EXACT_LOSS = 1e-12  # losses closer than this are equal (rounding, not learning)
 GENERIC_IMAGE_NOTE = (
     "A loaded picture can come from any operation, linear or not: if the best linear filter still leaves a "
     "large loss, no single weighted sum of pixels makes this target."
@@ -365,7 +366,8 @@ def keep_best(result: FitResult, watch: FitWatch, inputs, targets, stride: int =
     weight, bias, kept_step, kept_loss = result.weight, last_bias, steps, last_loss
     if watch.best_weight is not None:
         loss, b = _loss_with_best_bias(x, t, np.asarray(watch.best_weight, np.float64), stride, padding, dilation)
-        if loss < KEEP_BEST_MARGIN * last_loss or not math.isfinite(last_loss):
+        clearly = loss < KEEP_BEST_MARGIN * last_loss and last_loss - loss > EXACT_LOSS
+        if clearly or not math.isfinite(last_loss):
             weight, bias, kept_step, kept_loss = watch.best_weight, b, watch.best_step, loss
     kept = FitResult(np.asarray(weight, np.float32).copy(), np.asarray(bias, np.float32), list(result.losses),
                      result.stopped)

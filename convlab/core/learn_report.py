@@ -56,6 +56,12 @@ def run_text(outcome: FitOutcome, run: LearnRun, reference_loss: float | None) -
     return text + ref + "."
 
 
+def diverged_text(outcome: FitOutcome, run: LearnRun) -> str:
+    """The short advice for a run that diverged (the status says the rest)."""
+    return (f"The run diverged at step {outcome.diverged_step}: a learning rate of {run.lr:g} is too large here; "
+            f"try {run.lr / 5:.2g}.")
+
+
 def run_first_loss(outcome: FitOutcome) -> float | None:
     losses = getattr(outcome.result, "losses", None)
     return float(losses[0]) if losses else None

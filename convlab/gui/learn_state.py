@@ -40,7 +40,7 @@ from convlab.core.filter_learning import (
 )
 from convlab.core.filter_targets import OPENCV_TARGETS, learning_shape, resize_note, same_padding
 from convlab.core.images import read_image
-from convlab.core.learn_report import compare_text, data_text, reveal_text, run_text, used_text
+from convlab.core.learn_report import compare_text, data_text, diverged_text, reveal_text, run_text, used_text
 from convlab.core.settings import LearnSettings, SettingsError, check_value, from_mapping, to_mapping
 
 from .workers import FitWorker
@@ -427,9 +427,8 @@ class LearnState(QObject):
         self.nonlinear_note = nonlinear_note(run)
         self._set_status(text)
         if outcome.diverged:
-            self._error(f"Learn a filter: {text}")  # the status bar shows it once
-        else:
-            self.message.emit(f"Learn a filter: {text}")
+            self._error(diverged_text(outcome, run), tell=False)
+        self.message.emit(f"Learn a filter: {text}")
 
     def _two_layer_done(self, outcome: FitOutcome) -> None:
         run, result = self.run, outcome.result

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from convlab.core import functional as F
-from convlab.core.filter_fit import fit_filter
+from convlab.core.filter_fit import FitResult, fit_filter
 from convlab.core.filter_learning import (
     GENERIC_IMAGE_NOTE,
     FitWatch,
@@ -235,6 +235,19 @@ def test_a_long_adam_run_that_ends_worse_keeps_the_best_weights_it_saw():
     assert float(np.mean((pred - run.targets) ** 2)) == pytest.approx(out.kept_loss, rel=1e-3)
     np.testing.assert_allclose(out.result.bias, bias, rtol=1e-5, atol=1e-7)
     assert len(out.result.losses) == 500  # the whole curve stays
+
+
+def test_a_difference_at_rounding_level_keeps_the_last_weights():
+    x = np.random.default_rng(3).random((1, 1, 12, 12))
+    w = np.array([[[[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]], np.float32)
+    t, _ = F.conv2d_forward(x, w.astype(np.float64), None, 1, 1, 1)
+    watch = FitWatch()
+    near = w + np.float32(1e-7)  # seen one step before the end: a quarter of the last loss, but both ~1e-14
+    last = w + np.float32(2e-7)
+    watch.see(1, 1.0, near)
+    watch.see(2, 1e-14, last)
+    out = keep_best(FitResult(last, np.zeros(1, np.float32), [1.0, 1e-14]), watch, x, t, 1, 1, 1)
+    assert out.last_loss < 1e-12 and not out.kept_best and out.kept_step == 2
 
 
 def test_a_run_that_goes_on_improving_keeps_its_last_weights():

@@ -6,7 +6,7 @@ import numpy as np
 
 from convlab.core.filter_fit import FitResult
 from convlab.core.filter_learning import FitOutcome, prepare_run
-from convlab.core.learn_report import compare_text, data_text, reveal_text, run_text, used_text
+from convlab.core.learn_report import compare_text, data_text, diverged_text, reveal_text, run_text, used_text
 from convlab.core.settings import LearnSettings
 
 
@@ -40,6 +40,8 @@ def test_a_diverged_run_says_so_with_the_learning_rate_to_try():
     assert text.startswith("Diverged at step 3: the loss rose from 0.4 to 500, so the run was stopped")
     assert "best at step 1, loss 0.41" in text and "0.05 is too large for SGD on a 5x5 kernel: try 0.01" in text
     assert "inf" not in text.replace("infinite", "") and "nan" not in text
+    advice = diverged_text(outcome([0.4, 3.0, 500.0], diverged=3), run)
+    assert advice == "The run diverged at step 3: a learning rate of 0.05 is too large here; try 0.01."
 
 
 def test_the_other_sentences():

@@ -64,7 +64,7 @@ def test_a_diverging_run_is_stopped_with_a_message_and_keeps_its_best_weights(qt
     assert status.startswith("Diverged at step") and "too large for SGD on a 5x5 kernel" in status
     assert "inf" not in status.replace("infinite", "") and "nan" not in status
     assert len(bars.losses) < 500 and bars.progress_bar.value() < 500  # stopped, not run to the end
-    assert bars.error_label.text() and "Diverged" in bars.error_label.text()
+    assert bars.error_label.text().startswith("The run diverged at step") and "try 0.01" in bars.error_label.text()
     r = bars.result
     assert np.isfinite(r.weight).all() and np.isfinite(r.bias).all()
     assert "best at step" in status and "Best kernel" in bars.learned_view.full_title
@@ -87,6 +87,8 @@ def test_an_adam_run_that_ends_worse_than_it_was_keeps_and_shows_the_best(qtbot,
         assert panel.result.losses == st.losses and len(st.losses) == 500  # the whole curve
         assert f"step {o.kept_step}" in panel.learned_view.full_title
         assert f"step {o.kept_step}" in panel.output_view.full_title
+        assert list(panel.views.best_marker.getData()[0]) == [o.kept_step]  # marked on the loss curve
+        assert "best weights" in panel.views.legend_label.text()
     finally:
         panel.shutdown()
 

@@ -144,9 +144,12 @@ class LearnViews(QWidget):
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
         self.reference_curve = self.loss_plot.plot(pen=pg.mkPen("#555", width=1, style=Qt.DashLine))
         self.two_layer_curve = self.loss_plot.plot(pen=pg.mkPen("#ff7f0e", width=2))
+        self.best_marker = self.loss_plot.plot(pen=None, symbol="o", symbolSize=9, symbolBrush="#16a34a",
+                                               symbolPen="w")  # the weights kept, when not the last
         self._names = {self.loss_curve: ("one filter", "#1f77b4", "━━"),
                        self.reference_curve: ("best linear filter (least squares)", "#555", "╌╌"),
-                       self.two_layer_curve: ("conv - ReLU - conv", "#ff7f0e", "━━")}
+                       self.two_layer_curve: ("conv - ReLU - conv", "#ff7f0e", "━━"),
+                       self.best_marker: ("the best weights, kept", "#16a34a", "●")}
         self._listed: list | None = None  # the curves the legend names: those with data, in this order
         g.addWidget(self.learned_view, 0, 0)
         g.addWidget(self.true_view, 0, 1)
@@ -169,7 +172,7 @@ class LearnViews(QWidget):
     def start_afresh(self) -> None:
         """Clear everything of the last run, then draw what the state holds (a new run's target)."""
         self._drawn = {}
-        for c in (self.loss_curve, self.reference_curve, self.two_layer_curve):
+        for c in (self.loss_curve, self.reference_curve, self.two_layer_curve, self.best_marker):
             c.setData([], [])
         for v in (self.learned_view, self.true_view, self.best_view, self.output_view, self.target_view):
             v.clear_image()
@@ -192,6 +195,10 @@ class LearnViews(QWidget):
         st = self.state
         if self._changed("losses", len(st.losses)):
             self.loss_curve.setData(st.loss_steps, np.maximum(st.losses, LOSS_FLOOR) if st.losses else [])
+        o = st.outcome
+        if self._changed("best", o):
+            kept = o is not None and o.kept_best and st.run is not None
+            self.best_marker.setData([o.kept_step] if kept else [], [max(o.kept_loss, LOSS_FLOOR)] if kept else [])
         if self._changed("two_layer", len(st.two_layer_losses)):
             y = np.maximum(st.two_layer_losses, LOSS_FLOOR) if st.two_layer_losses else []
             self.two_layer_curve.setData(np.arange(1, len(y) + 1), y)
