@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from convlab import __version__
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
@@ -152,12 +152,37 @@ class WindowMenus:
         self._update_recent_menu()
 
     def _build_toolbar(self) -> None:
+        """The workspace bar, then a steady toolbar: its texts never change length (Undo and Redo say
+        what they would undo in their tooltips and in the Edit menu), so no button ever moves."""
         self.addToolBar(Qt.TopToolBarArea, self.workspaces.bar)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toolbar = tb
-        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
-                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+        stack = self.state.undo_stack
+        self.tool_undo = self._action("Undo", stack.undo, None, "Nothing to undo")
+        self.tool_redo = self._action("Redo", stack.redo, None, "Nothing to redo")
+        self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+
+        def follow() -> None:
+            rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
+                    (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
+            for a, can, text, word, menu in rows:
+                a.setEnabled(can)
+                keys = menu.shortcut().toString(QKeySequence.NativeText)
+                tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+                a.setToolTip(tip)
+                a.setStatusTip(tip)
+
+        stack.indexChanged.connect(follow)
+        stack.cleanChanged.connect(follow)
+        follow()
+        icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
+                 self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
+        for a, icon in icons.items():
+            a.setIcon(self.style().standardIcon(icon))
+        for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
 
     def _build_file_actions(self) -> None:
@@ -177,6 +202,8 @@ class WindowMenus:
         f.insertSeparator(recent)
         f.insertAction(self.act_quit, self.act_autosave)
         f.insertSeparator(self.act_quit)
+        self.act_new.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        self.act_save.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
         self.toolbar.insertAction(self.act_open, self.act_new)
         self.toolbar.insertAction(self.act_paste, self.act_save)
         self._update_title()
