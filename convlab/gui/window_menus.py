@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
@@ -165,25 +166,29 @@ class WindowMenus:
         self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
         self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
 
-        def follow() -> None:
-            rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
-                    (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
-            for a, can, text, word, menu in rows:
-                a.setEnabled(can)
-                keys = menu.shortcut().toString(QKeySequence.NativeText)
-                tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
-                a.setToolTip(tip)
-                a.setStatusTip(tip)
-
-        stack.indexChanged.connect(follow)
-        stack.cleanChanged.connect(follow)
-        follow()
+        stack.indexChanged.connect(self._follow_undo_stack)
+        stack.cleanChanged.connect(self._follow_undo_stack)
+        self._follow_undo_stack()
         icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
                  self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
         for a, icon in icons.items():
             a.setIcon(self.style().standardIcon(icon))
         for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _follow_undo_stack(self, *_) -> None:
+        """The toolbar's Undo / Redo: enabled as the stack allows, what they would do in the tooltip."""
+        stack = self.state.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.tool_undo):  # the window is closing
+            return
+        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
+                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
+        for a, can, text, word, menu in rows:
+            a.setEnabled(can)
+            keys = menu.shortcut().toString(QKeySequence.NativeText)
+            tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""
