@@ -194,6 +194,11 @@ class LabState(QObject):
         self.frameChanged.emit()
         return job
 
+    @property
+    def newest_job(self) -> int:
+        """The id of the newest compute request (its result is the one that will be shown)."""
+        return self._job
+
     def _rebuild_input(self):
         self.input = None if self.image is None else image_to_input(self.image, self.color)
 
