@@ -256,6 +256,23 @@ def test_rgb_switch_makes_each_5x5_filter_75_weights(window, qtbot):
     assert st.input.shape[0] == 1 and st.bank.channels == 1
 
 
+def test_kernel_grid_stays_whole_after_gray_rgb_gray(window, qtbot):
+    """Issue 13.1: Gray -> RGB -> Gray left the 3 x 3 grid showing one row until a restart."""
+    ed = window.filters_panel.editor
+
+    def whole():
+        view = ed.scroll.viewport()
+        tops = [ed.grid(c).mapTo(view, QPoint(0, 0)).y() for c in range(ed.channel_count())]
+        return all(0 <= t and t + ed.grid(0).height() <= view.height() for t in tops)
+
+    qtbot.waitUntil(whole, timeout=5000)
+    wait_result(qtbot, window, window.act_rgb.trigger)
+    qtbot.waitUntil(lambda: ed.channel_count() == 3 and whole(), timeout=5000)
+    wait_result(qtbot, window, window.act_gray.trigger)
+    qtbot.waitUntil(lambda: ed.channel_count() == 1 and whole(), timeout=5000)
+    assert ed.grid(0).rowCount() == 3
+
+
 def test_channel_mixer_on_gray_explains_itself(window, qtbot):
     combo = window.filters_panel.preset_combo
     idx = combo.findData("rgb_to_luma")
