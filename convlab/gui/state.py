@@ -71,6 +71,7 @@ class _EditCommand(QUndoCommand):
         if other.id() != self.id() or self._merge_id == -1:
             return False
         self.after = other.after
+        self.setText(other.text())  # the text names the value the merged step ends at
         return True
 
 
