@@ -273,6 +273,36 @@ def test_kernel_grid_stays_whole_after_gray_rgb_gray(window, qtbot):
     assert ed.grid(0).rowCount() == 3
 
 
+def test_presets_keep_their_names_where_their_numbers_survive(window, qtbot):
+    """Issue 13.9: F = 5 used to rename every preset "custom"; padding keeps the filter the same."""
+    st, fp = window.state, window.filters_panel
+    names = list(st.bank.names)  # the default bank: 3x3 presets
+    wait_result(qtbot, window, lambda: fp.editor.size_spin.setValue(5))
+    assert st.bank.size == 5 and st.bank.names == names
+    assert fp.bank_list.item(0).text() == "1: Sobel x (vertical edges)"
+    assert fp.preset_combo.currentData() == "sobel_x"
+    wait_result(qtbot, window, lambda: fp.editor.size_spin.setValue(1))  # cuts weights off
+    assert st.bank.names[0] == "custom (was Sobel x)"
+    assert fp.bank_list.item(0).text() == "1: custom (was Sobel x)"
+    assert fp.preset_combo.currentText() == "custom" and "Made from Sobel x" in fp.preset_help.text()
+    assert "Kernel size 1x1 cuts off weights of filters 1 (Sobel x)" in window.statusBar().currentMessage()
+    wait_result(qtbot, window, window.act_undo.trigger)
+    wait_result(qtbot, window, window.act_undo.trigger)
+    assert st.bank.size == 3 and st.bank.names == names
+
+
+def test_a_mixer_turned_identity_in_gray_is_announced(window, qtbot):
+    st, combo = window.state, window.filters_panel.preset_combo
+    wait_result(qtbot, window, window.act_rgb.trigger)
+    idx = combo.findData("red_minus_green")
+    wait_result(qtbot, window, lambda: (combo.setCurrentIndex(idx), combo.activated.emit(idx)))
+    assert st.bank.names[0] == "red_minus_green"
+    wait_result(qtbot, window, window.act_gray.trigger)
+    assert st.bank.names[0] == "identity" and st.bank.channels == 1
+    message = window.statusBar().currentMessage()
+    assert "filter 1 (Red minus green)" in message and "Identity now" in message
+
+
 def test_channel_mixer_on_gray_explains_itself(window, qtbot):
     combo = window.filters_panel.preset_combo
     idx = combo.findData("rgb_to_luma")
