@@ -437,6 +437,48 @@ def test_two_3x3_vs_one_5x5_side_by_side(window, qtbot):
     dlg.close()
 
 
+def test_use_this_model_loads_the_preset_as_one_undo_step(window, qtbot):
+    """Issue 13.13: the dialog's Use This Model replaces the layers (one undo step) and closes."""
+    net = window.net
+    window.act_models.trigger()
+    dlg = window._models_dialog
+    qtbot.addWidget(dlg)
+    qtbot.waitExposed(dlg)
+    keys = [dlg.list.item(i).data(Qt.UserRole) for i in range(dlg.list.count())]
+    dlg.list.setCurrentRow(keys.index("two_3x3_vs_5x5"))
+    before, count = net.spec, net.undo_stack.count()
+    assert dlg.use_button.isEnabled() and "Two 3x3" in dlg.use_button.toolTip()
+    with qtbot.waitSignal(dlg.modelUsed) as used:
+        qtbot.mouseClick(dlg.use_button, Qt.LeftButton)
+    assert used.args == ["two_3x3_vs_5x5"] and net.preset_key == "two_3x3_vs_5x5"
+    assert net.undo_stack.count() == count + 1 and not dlg.isVisible()
+    assert window.layers_panel.preset_combo.currentData() == "two_3x3_vs_5x5"
+    assert window.layers_dock.isVisible()  # the learner sees the layers just loaded
+    net.undo_stack.undo()
+    assert net.spec == before
+
+
+def test_use_this_model_says_why_not_while_training(net, qtbot):
+    from convlab.gui.panels.model_dialog import ModelPresetsDialog
+
+    dlg = ModelPresetsDialog(None, net)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    spec = net.spec
+    net.training = "running"  # what start_training sets; the dialog only reads it
+    net.trainingStateChanged.emit()
+    assert not dlg.use_button.isEnabled()
+    assert "stop training" in dlg.use_button.toolTip() and dlg.use_reason.isVisible()
+    assert "stop training" in dlg.use_reason.text()
+    assert not dlg.use_model() and net.spec == spec and dlg.isVisible()
+    net.training = "idle"
+    net.trainingStateChanged.emit()
+    assert dlg.use_button.isEnabled() and not dlg.use_reason.isVisible()
+    dlg.close()
+    assert ModelPresetsDialog(None).use_button.isHidden()  # without a network: nothing to load into
+
+
 def dock_tab_bars(w):
     """The dock groups' tab bars a user can see: shown and inside the window."""
     return [b for b in w.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly)
