@@ -57,6 +57,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.levels: tuple[float, float] | None = None  # its levels (None: uint8 RGB drawn as it is)
         self._shape = None
         self._inside = False
+        self._mouse = None  # the scene position of the mouse over the view (None: elsewhere)
         self.scene().sigMouseMoved.connect(self._moved)
         self.scene().sigMouseClicked.connect(self._clicked)
         self._overlays: list = []
@@ -182,7 +183,19 @@ class ImageView(pg.GraphicsLayoutWidget):
         """The scene position of a pixel's centre (used by tests to aim the mouse)."""
         return self.vb.mapViewToScene(QPointF(col + 0.5, row + 0.5))
 
+    def pixel_under_mouse(self) -> tuple[int, int] | None:
+        """The pixel the mouse is over now (after a new image or zoom too), or None."""
+        return None if self._mouse is None else self.pixel_at(self._mouse)
+
+    def leaveEvent(self, event) -> None:
+        self._mouse = None
+        if self._inside:
+            self._inside = False
+            self.left.emit()
+        super().leaveEvent(event)
+
     def _moved(self, pos) -> None:
+        self._mouse = QPointF(pos)
         hit = self.pixel_at(pos)
         if hit is None:
             if self._inside:
