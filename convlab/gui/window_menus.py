@@ -63,9 +63,9 @@ class WindowMenus:
         self.display_actions = {}
         for i, m in enumerate(DISPLAY_MODES):
             self.display_actions[m] = self._action(DISPLAY_LABELS[m], lambda _=False, m=m: st.set_display_mode(m),
-                                                   f"Ctrl+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
+                                                   f"Alt+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
         self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None,
-                                             "Put every panel back in its place")
+                                             "Put every panel of this workspace back where it was at the first start")
         self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
                                        "The preset networks with their shapes, parameters and receptive fields")
         self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
@@ -73,7 +73,7 @@ class WindowMenus:
                                           "Edit the model spec as JSON text")
         self.act_show_network = self._action("Show &Inside the Network", self.show_network, "Ctrl+I",
                                              "Feature maps, weights and receptive fields of the model")
-        self.act_learn = self._action("&Learn a Filter", lambda: self.center.setCurrentIndex(2), "Ctrl+Shift+L",
+        self.act_learn = self._action("&Learn a Filter", lambda: self.show_workspace("learn"), "Ctrl+Shift+L",
                                       "Pick a target and watch a kernel learn to make it")
         self.act_train = self._action("&Start Training", self._start_training, "Ctrl+T",
                                       "Train the model in the Layers panel on the chosen dataset")
@@ -110,6 +110,9 @@ class WindowMenus:
                   self.act_norm, self.act_zero, self.act_rand, None, self.act_prev, self.act_next):
             e.addSeparator() if a is None else e.addAction(a)
         v = mb.addMenu("&View")
+        for a in self.workspaces.actions.values():
+            v.addAction(a)
+        v.addSeparator()
         v.addAction(self.act_gray)
         v.addAction(self.act_rgb)
         v.addSeparator()
@@ -149,6 +152,7 @@ class WindowMenus:
         self._update_recent_menu()
 
     def _build_toolbar(self) -> None:
+        self.addToolBar(Qt.TopToolBarArea, self.workspaces.bar)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
         self.toolbar = tb
