@@ -4,7 +4,7 @@ right-click menu (save, copy, fit, actual size) and an overlay box that shows at
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from convlab.gui.views.image_view import VIEW_HINT, ImageView
@@ -148,3 +148,21 @@ def test_a_patch_box_shows_at_the_default_zoom(qtbot):
     img = v.grab().toImage()
     around = [img.pixelColor(centre.x() + dx, centre.y() + dy).red() for dx in range(-4, 5) for dy in range(-4, 5)]
     assert sum(abs(r - 128) > 80 for r in around) >= 8
+
+
+def test_in_the_window_the_view_keys_do_not_take_the_window_keys(window, qtbot):
+    """Ctrl+0 / Ctrl+Alt+0 work on the focused view; Ctrl+2 still switches the workspace."""
+    view = window.playground.output_view
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus)
+    qtbot.keyClick(view, Qt.Key_0, Qt.ControlModifier | Qt.AltModifier)
+    assert view.zoom() == pytest.approx(1.0, abs=0.02)
+    view.vb.scaleBy((0.25, 0.25))  # zoomed in four times: only a part shows
+    h, w = view.image_shape
+    assert not view.vb.viewRect().contains(QRectF(0, 0, w, h))
+    qtbot.keyClick(view, Qt.Key_0, Qt.ControlModifier)
+    assert view.vb.viewRect().contains(QRectF(0, 0, w, h))  # fitted: the whole map again
+    qtbot.keyClick(view, Qt.Key_2, Qt.ControlModifier)
+    assert window.workspaces.current == "network"
