@@ -54,9 +54,8 @@ def resize_bank(bank: FilterBank, size: int) -> BankChange:
                 cut.append((i, kernels.short_label(name)))
     note = ""
     if cut:
-        it = "it is" if len(cut) == 1 else "they are"
-        note = (f"Kernel size {size}x{size} cuts off weights of {_filter_list(cut)}: {it} custom now "
-                "(Undo brings the weights back)")
+        them = "it" if len(cut) == 1 else "them"
+        note = f"F = {size} cuts weights off {_filter_list(cut)}: now custom (Undo brings {them} back)"
     return BankChange(FilterBank(np.stack(weights), bank.biases.copy(), names), note)
 
 

@@ -28,11 +28,11 @@ def test_a_crop_that_cuts_weights_names_what_it_was():
     bank = bank_of(["sobel_x", "identity", "gaussian_5"])  # all 5x5
     change = resize_bank(bank, 3)
     assert change.bank.names == ["sobel_x", "identity", "custom (was Gaussian blur 5x5)"]
-    assert change.note == ("Kernel size 3x3 cuts off weights of filter 3 (Gaussian blur 5x5): it is custom now "
-                           "(Undo brings the weights back)")
+    assert change.note == "F = 3 cuts weights off filter 3 (Gaussian blur 5x5): now custom (Undo brings it back)"
     one = resize_bank(bank, 1)
     assert one.bank.names == ["custom (was Sobel x)", "identity", "custom (was Gaussian blur 5x5)"]
-    assert "filters 1 (Sobel x) and 3 (Gaussian blur 5x5)" in one.note and "they are custom now" in one.note
+    assert one.note == ("F = 1 cuts weights off filters 1 (Sobel x) and 3 (Gaussian blur 5x5): now custom "
+                        "(Undo brings them back)")
     np.testing.assert_array_equal(one.bank.weights[1], [[[1.0]]])  # the identity at 1x1 is still one
 
 
