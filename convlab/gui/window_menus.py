@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from convlab import __version__
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
@@ -152,13 +153,42 @@ class WindowMenus:
         self._update_recent_menu()
 
     def _build_toolbar(self) -> None:
+        """The workspace bar, then a steady toolbar: its texts never change length (Undo and Redo say
+        what they would undo in their tooltips and in the Edit menu), so no button ever moves."""
         self.addToolBar(Qt.TopToolBarArea, self.workspaces.bar)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toolbar = tb
-        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
-                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+        stack = self.state.undo_stack
+        self.tool_undo = self._action("Undo", stack.undo, None, "Nothing to undo")
+        self.tool_redo = self._action("Redo", stack.redo, None, "Nothing to redo")
+        self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+
+        stack.indexChanged.connect(self._follow_undo_stack)
+        stack.cleanChanged.connect(self._follow_undo_stack)
+        self._follow_undo_stack()
+        icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
+                 self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
+        for a, icon in icons.items():
+            a.setIcon(self.style().standardIcon(icon))
+        for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _follow_undo_stack(self, *_) -> None:
+        """The toolbar's Undo / Redo: enabled as the stack allows, what they would do in the tooltip."""
+        stack = self.state.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.tool_undo):  # the window is closing
+            return
+        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
+                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
+        for a, can, text, word, menu in rows:
+            a.setEnabled(can)
+            keys = menu.shortcut().toString(QKeySequence.NativeText)
+            tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""
@@ -177,6 +207,8 @@ class WindowMenus:
         f.insertSeparator(recent)
         f.insertAction(self.act_quit, self.act_autosave)
         f.insertSeparator(self.act_quit)
+        self.act_new.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        self.act_save.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
         self.toolbar.insertAction(self.act_open, self.act_new)
         self.toolbar.insertAction(self.act_paste, self.act_save)
         self._update_title()
