@@ -4,9 +4,10 @@ right-click menu (save, copy, fit, actual size) and an overlay box that shows at
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtCore import QPoint, QRectF, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
+from convlab.gui.file_dialogs import dialogs
 from convlab.gui.views.image_view import VIEW_HINT, ImageView
 
 
@@ -95,17 +96,32 @@ def test_right_click_opens_the_menu(qtbot, view):
     view.menu.close()
 
 
-def test_save_image_writes_what_is_drawn(qtbot, view, tmp_path, monkeypatch):
+@pytest.fixture
+def last_folder(tmp_path, monkeypatch):
+    """The app's file dialogs remember their folder in a settings file of the test's own."""
+    monkeypatch.setattr(dialogs(), "settings", QSettings(str(tmp_path / "dialogs.ini"), QSettings.IniFormat))
+    return dialogs()
+
+
+def test_save_image_writes_what_is_drawn(qtbot, view, tmp_path, monkeypatch, last_folder):
     target = tmp_path / "picture"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PNG image (*.png)"))
+    asked = []
+
+    def answer(parent, title, start, file_filter):
+        asked.append(start)
+        return str(target), file_filter
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
     view.save_action.trigger()
+    assert asked[0].endswith("a-test-picture.png")  # in the folder used last (here: home)
+    assert last_folder.start_folder() == str(tmp_path)  # the next dialog starts where this one saved
     saved = cv2.imread(str(tmp_path / "picture.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(saved, view.item.image)  # the colours drawn, every pixel
     assert saved.shape == (400, 600) and np.abs(saved.astype(int) - gradient()).max() <= 1
     assert view.default_file_name() == "a-test-picture.png"
 
 
-def test_a_failed_save_says_why_and_raises_nothing(qtbot, view, tmp_path, monkeypatch):
+def test_a_failed_save_says_why_and_raises_nothing(qtbot, view, tmp_path, monkeypatch, last_folder):
     bad = tmp_path / "no such folder" / "x.png"
     assert str(bad) in view.save_image(str(bad))
     shown = []

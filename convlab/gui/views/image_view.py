@@ -18,9 +18,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QImage, QKeySequence, QPen
-from PySide6.QtWidgets import QFileDialog, QGraphicsRectItem, QHBoxLayout, QMenu, QMessageBox, QToolButton, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QMenu, QMessageBox, QToolButton, QWidget
 
 from convlab.core.images import ImageError, colorize, encode_png
+
+from ..file_dialogs import dialogs
 
 FIT_KEYS = "Ctrl+0"
 ACTUAL_SIZE_KEYS = "Ctrl+Alt+0"
@@ -262,8 +264,7 @@ class ImageView(pg.GraphicsLayoutWidget):
     def save_image_dialog(self) -> None:
         if self._shape is None:
             return
-        start = str(Path.home() / self.default_file_name())
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", start, "PNG image (*.png)")
+        path = dialogs().save_file(self, "Save image", self.default_file_name(), "PNG image (*.png)")
         if not path:
             return
         if not path.lower().endswith(".png"):
