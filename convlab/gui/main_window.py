@@ -449,7 +449,8 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ dialogs
 
     def show_models(self) -> None:
-        dlg = ModelPresetsDialog(self)
+        dlg = ModelPresetsDialog(self, self.net)
+        dlg.modelUsed.connect(lambda _key: self.show_network())  # Use this model: the learner sees the layers it loaded
         dlg.open()
         self._models_dialog = dlg
 
