@@ -19,6 +19,7 @@ import numpy as np
 
 from . import functional as F
 from .images import to_gray, to_rgb
+from .settings import ConvSettings
 
 DISPLAY_MODES = ("raw", "abs", "clamp", "minmax")
 DISPLAY_LABELS = {
@@ -27,24 +28,6 @@ DISPLAY_LABELS = {
     "clamp": "Clamp to [0, 255]",
     "minmax": "Min-max normalise",
 }
-MAX_KERNEL = 11
-
-
-@dataclass(frozen=True)
-class ConvSettings:
-    stride: int = 1
-    padding: int = 0
-    padding_mode: str = "zeros"
-    dilation: int = 1
-
-    def check(self, kernel: int) -> None:
-        for name, v, lo in (("stride", self.stride, 1), ("padding", self.padding, 0), ("dilation", self.dilation, 1)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-        if self.padding_mode not in F.PADDING_MODES:
-            raise ValueError(f"padding mode must be one of {', '.join(F.PADDING_MODES)}, got {self.padding_mode!r}")
-        if not 1 <= kernel <= MAX_KERNEL:
-            raise ValueError(f"kernel size must be 1 to {MAX_KERNEL}, got {kernel}")
 
 
 @dataclass(frozen=True, eq=False)
