@@ -40,7 +40,7 @@ from convlab import __version__ as APP_VERSION
 from . import settings
 from .kernels import MAX_KERNEL_SIZE as MAX_KERNEL
 from .layers import SpecError
-from .model import build_layers
+from .model import MAX_LAYERS, build_layers
 from .optim import OPTIMIZERS
 from .playground import DISPLAY_MODES
 from .regular_files import FileRefused
@@ -76,7 +76,7 @@ MAX_HISTORY_EPOCHS = 100_000
 MAX_IMAGE_SIDE = 8192
 MAX_IMAGE_PIXELS = 50_000_000
 MAX_MODEL_PARAMS = 50_000_000
-MAX_SPEC_LAYERS = 500
+MAX_SPEC_LAYERS = MAX_LAYERS  # the model's own limit
 MAX_JSON_DEPTH = 32
 MAX_TEXT = 65536  # characters in one string setting
 
@@ -357,12 +357,12 @@ def _spec_parameters(spec) -> tuple[dict | None, str]:
     if isinstance(layers, list) and len(layers) > MAX_SPEC_LAYERS:
         _fail(f"model_spec has {len(layers)} layers, more than the limit of {MAX_SPEC_LAYERS}")
     try:
-        built = build_layers(spec)
-    except SpecError as e:  # a half-edited model: kept, without weights
+        built = build_layers(spec, allocate=False)  # shapes only: nothing is allocated
+    except SpecError as e:  # a half-edited model, or one beyond the memory budget: kept, without weights
         return None, str(e)
-    except Exception as e:  # MemoryError, "array is too big", ...: not a spec the lab can hold
+    except Exception as e:  # a last resort: build_layers raises only SpecError for any spec
         raise SessionError(f"model_spec cannot be built ({type(e).__name__}: {e})") from e
-    shapes = {f"{i}.{k}": tuple(p.shape) for i, layer in enumerate(built) for k, p in layer.params.items()}
+    shapes = {f"{i}.{k}": shape for i, layer in enumerate(built) for k, shape in layer.param_shapes.items()}
     total = sum(math.prod(s) for s in shapes.values())
     if total > MAX_MODEL_PARAMS:
         _fail(f"model_spec needs {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}")
