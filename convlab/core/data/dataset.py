@@ -30,6 +30,8 @@ class Dataset:
     y: np.ndarray = field(repr=False)
     classes: list[str]
     name: str = ""
+    #: files a loader could not use, as (path, reason): listed for the user, not skipped silently
+    skipped: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         x, y = self.x, self.y
