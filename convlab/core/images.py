@@ -40,6 +40,8 @@ from .regular_files import FileRefused, open_regular
 from .sizes import format_bytes
 
 __all__ = [
+    "IMAGE_SUFFIXES",
+    "image_file_filter",
     "ImageError",
     "ImageInfo",
     "image_info",
@@ -68,6 +70,16 @@ MAX_IMAGE_FILE_BYTES = 1_000_000_000
 #: decode it in a worker with a progress indicator: see ImageInfo.big. A 12-megapixel RGB photo
 #: (36 MB, under 0.1 s) is not big.
 BIG_DECODE_BYTES = 40_000_000
+
+#: the file suffixes ConvLab offers for images (file dialogs, image folders, datasets); the
+#: content decides the format when a file is read (image_headers), not the suffix
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def image_file_filter(extra: str = "") -> str:
+    """The file-dialog filter for images (``extra``: a filter put first, e.g. sessions)."""
+    patterns = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
+    return (extra + ";;" if extra else "") + f"Images ({patterns});;All files (*)"
 
 
 class ImageError(ValueError):

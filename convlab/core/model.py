@@ -241,28 +241,47 @@ def analyze_spec(spec, batch_size: int | None = None) -> SpecReport:
     from the shapes alone. With ``batch_size``, ``training_error`` says why training on batches of
     that size would not fit the memory budget ("" when it would, or when the spec does not build).
     """
+    return _report(spec, batch_size, allocate=False)[0]
+
+
+def design_model(spec, seed=None, batch_size: int | None = None) -> tuple[SpecReport, Sequential | None]:
+    """One build of a spec: its report and, when every layer works, the model made of those same
+    layers with fresh weights from ``seed`` (None when a layer cannot work). Never raises; a spec
+    beyond the memory budget is a report with its reason and no model (nothing was allocated)."""
+    report, layers = _report(spec, batch_size, allocate=True)
+    if not report.ok or report.input_shape is None:
+        return report, None
+    model = Sequential(layers, report.input_shape, seed)
+    model.reset_parameters(seed)
+    return report, model
+
+
+def _report(spec, batch_size: int | None, allocate: bool) -> tuple[SpecReport, list[Layer]]:
     try:
-        report = _analyze(spec)
+        report, layers = _analyze(spec, allocate)
+    except MemoryError:  # the budget keeps specs far below this; the machine may still run short
+        return SpecReport(None, [], None, "not enough memory to build this model"), []
     except Exception as e:  # a last resort: every problem a spec can have is a SpecError above
-        return SpecReport(None, [], None, f"the spec cannot be checked ({type(e).__name__}: {shown(e)})")
+        return SpecReport(None, [], None, f"the spec cannot be checked ({type(e).__name__}: {shown(e)})"), []
     if batch_size is not None and report.ok:
         report.training_error = report.training_problem(batch_size)
-    return report
+    return report, layers
 
 
-def _analyze(spec) -> SpecReport:
+def _analyze(spec, allocate: bool) -> tuple[SpecReport, list[Layer]]:
     try:
         shape = _input_shape(spec)
     except SpecError as e:
-        return SpecReport(None, [], None, str(e))
+        return SpecReport(None, [], None, str(e)), []
     try:
-        return SpecReport(shape, _summarise(build_layers(spec, allocate=False)))
+        layers = build_layers(spec, allocate=allocate)
+        return SpecReport(shape, _summarise(layers)), layers
     except SpecError as e:
         if e.index is None:
-            return SpecReport(shape, [], None, str(e))
+            return SpecReport(shape, [], None, str(e)), []
         # every layer before the failing one was built: summarise them
         before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])}, allocate=False)
-        return SpecReport(shape, _summarise(before), e.index, str(e))
+        return SpecReport(shape, _summarise(before), e.index, str(e)), []
 
 
 def _summarise(layers) -> list[LayerSummary]:

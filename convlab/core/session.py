@@ -87,9 +87,9 @@ DEFAULT_SOURCE = defaults(SourceSettings)
 DEFAULT_CONV = defaults(ConvSettings)
 DEFAULT_POST = defaults(PoolSettings)
 DEFAULT_LEARN = defaults(LearnSettings)
-_DATASET_KEYS = {"kind": "dataset", "path": "path", "samples": "samples"}  # session key -> TrainSettings field
-DEFAULT_TRAIN = {k: v for k, v in defaults(TrainSettings).items() if k not in _DATASET_KEYS.values()}
-DEFAULT_DATASET = {key: defaults(TrainSettings)[name] for key, name in _DATASET_KEYS.items()}
+DATASET_KEYS = {"kind": "dataset", "path": "path", "samples": "samples"}  # session key -> TrainSettings field
+DEFAULT_TRAIN = {k: v for k, v in defaults(TrainSettings).items() if k not in DATASET_KEYS.values()}
+DEFAULT_DATASET = {key: defaults(TrainSettings)[name] for key, name in DATASET_KEYS.items()}
 DEFAULT_SELECTION = {"layer": None, "unit": None, "rf_mode": "analytic"}
 DEFAULT_WINDOW = {"geometry": "", "state": ""}
 
@@ -305,7 +305,7 @@ _DICTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "post": (DEFAULT_POST, _checks_of(PoolSettings)),
     "learn": (DEFAULT_LEARN, _checks_of(LearnSettings)),
     "train_settings": (DEFAULT_TRAIN, _checks_of(TrainSettings, {k: k for k in DEFAULT_TRAIN})),
-    "dataset": (DEFAULT_DATASET, _checks_of(TrainSettings, _DATASET_KEYS)),
+    "dataset": (DEFAULT_DATASET, _checks_of(TrainSettings, DATASET_KEYS)),
     "selection": (DEFAULT_SELECTION, {
         "layer": _int(0, none=True), "unit": _ints(4, 0, none=True), "rf_mode": _str(("analytic", "effective")),
     }),

@@ -27,7 +27,7 @@ from .kernels import MAX_KERNEL_SIZE
 
 __all__ = [
     "Range", "SettingsError", "ConvSettings", "PoolSettings", "LearnSettings", "TrainSettings", "SourceSettings",
-    "limits", "choices", "defaults", "from_mapping", "to_mapping", "check_value", "DATASET_KINDS",
+    "limits", "choices", "default", "defaults", "from_mapping", "to_mapping", "check_value", "DATASET_KINDS",
     "OPTIMIZER_KEYS", "LEARN_OPTIMIZER_KEYS", "LEARN_TARGET_KINDS", "LEARN_DATA_KINDS", "MAX_SEED",
     "MAX_LEARN_FILTERS", "MAX_CAMERA_INDEX",
 ]
@@ -110,7 +110,8 @@ class PoolSettings:
     pool_stride: int = _setting(2, 1, 8)
 
 
-MAX_MIX_MAPS = 32  # maps a 1x1 convolution after the bank may make (the bank's own limit)
+MAX_BANK_FILTERS = 32  # filters in the playground's bank
+MAX_MIX_MAPS = MAX_BANK_FILTERS  # maps a 1x1 convolution after the bank may make
 
 
 @dataclass(frozen=True)

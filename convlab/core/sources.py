@@ -63,7 +63,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from convlab.core.images import ImageError, encode_png, read_image, to_rgb
+from convlab.core.images import IMAGE_SUFFIXES, ImageError, encode_png, read_image, to_rgb
 from convlab.core.regular_files import FileRefused, check_regular
 
 __all__ = [
@@ -87,7 +87,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 THREAD_PREFIX = "convlab-source-"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_VIDEO_FPS = 25.0  # pacing for files whose frame rate OpenCV cannot tell
 
 

@@ -7,11 +7,10 @@ import json
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QDropEvent, QUndoStack
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from convlab.core.presets import model_presets
-from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.layers_panel import (
     COL_BIASES,
     COL_INDEX,
@@ -32,11 +31,6 @@ from convlab.gui.panels.layers_panel import (
 )
 
 LENET_TOTALS = "61,470 weights + 236 biases = 61,706 parameters, 416,520 multiply-adds"
-
-
-@pytest.fixture
-def net():
-    return NetworkState(QUndoStack())
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
@@ -35,11 +34,6 @@ from convlab.gui.workers import BankWorker  # noqa: E402
 
 WAIT = 10000  # ms; generous upper bound for things that take milliseconds
 FRAMES = 40
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from convlab.core.sources import CameraSource, VideoFileSource
-from convlab.gui.main_window import MainWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from test_sources import FakeCapture  # noqa: E402
@@ -20,16 +18,6 @@ from video_fixtures import frame_number, write_numbered_video  # noqa: E402
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
     return write_numbered_video(tmp_path_factory.mktemp("video"), frames=40)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "live.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=10000)
-    yield w
-    w.close()
 
 
 def source_threads():

@@ -2,18 +2,14 @@
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QUndoStack
-
-from convlab.gui.network_state import NetworkState
 
 
 @pytest.fixture
-def net(qtbot):
-    n = NetworkState(QUndoStack())
+def net(new_net):
+    n = new_net()
     n.set_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
     n.set_settings(samples=300, epochs=1, batch_size=32)
-    yield n
-    n.shutdown()
+    return n
 
 
 def test_default_is_lenet5_with_activations(net):

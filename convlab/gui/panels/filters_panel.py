@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 from convlab.core import kernels
 from convlab.core.functional import PADDING_MODES
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, mix_weights
+from convlab.core.settings import MAX_MIX_MAPS, ConvSettings, PoolSettings
 
-from ..views.controls import spin_box
+from ..views.controls import setting_spin, spin_box
 from ..views.kernel_editor import KernelEditor
 
 # undo merge ids: consecutive steps of one spin box become one undo step
@@ -40,8 +41,8 @@ PADDING_HELP = {
 }
 
 
-def _spin(lo, hi, tip, suffix=""):
-    return spin_box(lo, hi, tip=tip, suffix=suffix)
+def _spin(group, name, tip):
+    return setting_spin(group, name, tip)
 
 
 class FiltersPanel(QWidget):
@@ -63,6 +64,7 @@ class FiltersPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -75,7 +77,6 @@ class FiltersPanel(QWidget):
         ed.randomizeRequested.connect(self.randomize)
         ed.sizeRequested.connect(state.resize_filters)
         ed.message.connect(self.message)
-        state.message.connect(self.message)
         for sig in (state.bankChanged, state.selectionChanged):
             sig.connect(self.sync_bank)
         state.imageChanged.connect(self._image_changed)
@@ -86,6 +87,11 @@ class FiltersPanel(QWidget):
         self.sync_bank()
         self.sync_settings()
         self.sync_post()
+
+    def needed_width(self) -> int:
+        """The width that shows every control without sideways scrolling."""
+        s = self.scroll
+        return s.widget().minimumSizeHint().width() + s.verticalScrollBar().sizeHint().width() + 2 * s.frameWidth()
 
     # ------------------------------------------------------------------ building
 
@@ -132,14 +138,15 @@ class FiltersPanel(QWidget):
     def _conv_box(self) -> QGroupBox:
         box = QGroupBox("Convolution")
         form = QFormLayout(box)
-        self.stride = _spin(1, 16, "S: how many pixels the kernel moves between outputs")
-        self.padding = _spin(0, 32, "P: pixels added around the image on every side")
+        self.stride = _spin(ConvSettings, "stride", "S: how many pixels the kernel moves between outputs")
+        self.padding = _spin(ConvSettings, "padding", "P: pixels added around the image on every side")
         self.mode = QComboBox()
         for m in PADDING_MODES:
             self.mode.addItem(m, m)
             self.mode.setItemData(self.mode.count() - 1, PADDING_HELP[m], Qt.ToolTipRole)
         self.mode.setToolTip("What the padded pixels hold")
-        self.dilation = _spin(1, 8, "D: spacing between kernel taps; the kernel covers D(F-1)+1 pixels")
+        self.dilation = _spin(ConvSettings, "dilation",
+                              "D: spacing between kernel taps; the kernel covers D(F-1)+1 pixels")
         self.display = QComboBox()
         for m in DISPLAY_MODES:
             self.display.addItem(DISPLAY_LABELS[m], m)
@@ -165,11 +172,11 @@ class FiltersPanel(QWidget):
         for label, key in (("none", "none"), ("max pooling", "max"), ("average pooling", "avg")):
             self.pool.addItem(label, key)
         self.pool.setToolTip("Pool the K maps: keep the largest (max) or the mean (average) of each window")
-        self.pool_k = _spin(1, 8, "Pooling window size")
-        self.pool_s = _spin(1, 8, "Pooling stride (usually the window size)")
+        self.pool_k = _spin(PoolSettings, "pool_kernel", "Pooling window size")
+        self.pool_s = _spin(PoolSettings, "pool_stride", "Pooling stride (usually the window size)")
         self.mix_on = QCheckBox("1x1 convolution")
         self.mix_on.setToolTip("Mix the K maps into fewer at every pixel: depth changes, size does not")
-        self.mix_m = _spin(1, 32, "M: how many maps the 1x1 convolution makes")
+        self.mix_m = spin_box(1, MAX_MIX_MAPS, tip="M: how many maps the 1x1 convolution makes")
         self.mix_kind = QComboBox()
         self.mix_kind.addItem("average groups", "groups")
         self.mix_kind.addItem("random weights", "random")

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.core.layers import LAYER_TYPES
-from convlab.core.presets import model_presets
+from convlab.core.presets import LAYER_KINDS, model_presets
 
-from ..network_state import LAYER_KINDS, NetworkState
+from ..network_state import NetworkState
 from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, parse_setting  # noqa: F401 - parse_setting is re-exported for callers
 from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 
@@ -198,6 +198,14 @@ class LayersPanel(QWidget):
     """Presets, input shape, the layer table with inline settings, and what keeps the model from training."""
 
     layerSelected = Signal(int)
+
+    def needed_width(self) -> int:
+        """The width that shows every column of the layer table without sideways scrolling."""
+        t = self.table
+        t.resizeColumnsToContents()
+        bar = t.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins()
+        return t.horizontalHeader().length() + 2 * t.frameWidth() + bar + margins.left() + margins.right() + 2
 
     def __init__(self, net: NetworkState, parent=None):
         super().__init__(parent)
