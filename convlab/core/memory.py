@@ -82,6 +82,12 @@ class LayerMemory:
         """This layer alone in a forward pass of ``batch`` samples: weights, activations, scratch."""
         return self.param_bytes + batch * (self.activation_bytes + self.work_bytes)
 
+    def training_bytes(self, batch: int) -> int:
+        """This layer's share of a training step on ``batch`` samples (weights with their copies,
+        activations, scratch and the gradients passing through it)."""
+        return (TRAINING_PARAMETER_COPIES * self.param_bytes
+                + batch * (self.activation_bytes + self.work_bytes + self.gradient_bytes))
+
     @classmethod
     def of(cls, layer: _SizedLayer) -> LayerMemory:
         s = layer.itemsize()

@@ -131,6 +131,10 @@ class LayerSummary:
         """This layer's weights and its activations and scratch for one sample."""
         return self.memory.forward_bytes(1) if self.memory is not None else 0
 
+    def training_bytes(self, batch_size: int) -> int:
+        """This layer's share of a training step on batches of ``batch_size``."""
+        return self.memory.training_bytes(batch_size) if self.memory is not None else 0
+
 
 class _Totals:
     """Totals over the summarised layers (``_rows``) and the memory they need."""

@@ -169,6 +169,8 @@ def test_the_report_carries_the_memory_per_layer_and_in_total():
     assert conv.forward_bytes == conv.memory.param_bytes + conv.memory.activation_bytes + conv.memory.work_bytes
     assert report.forward_bytes == report.memory.forward_bytes(1) > report.memory.param_bytes
     assert report.training_bytes(64) > report.training_bytes(32) > report.forward_bytes
+    assert conv.training_bytes(32) == 7 * conv.memory.param_bytes + 32 * (
+        conv.memory.activation_bytes + conv.memory.work_bytes + conv.memory.gradient_bytes)
     model = Sequential.from_spec(LENET5, seed=0)
     assert model.memory().forward_bytes() == report.forward_bytes
     assert "for a forward pass of one sample" in str(model.summary())
