@@ -32,6 +32,13 @@ def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    else:
+        from .platform_check import problem
+
+        trouble = problem()
+        if trouble:  # Qt would abort with a message that does not say what to install
+            print(trouble, file=sys.stderr)
+            return 1
 
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication

@@ -30,6 +30,7 @@ PADDING_COLOR = "#7c3aed"
 
 class PlaygroundPanel(QWidget):
     outputDrawn = Signal()  # the outputs on screen now show the newest result (or will, when shown)
+    pinned = Signal()  # the learner clicked an output pixel: its explanation is shown
 
     def __init__(self, state, pixel_panel, parent=None):
         super().__init__(parent)
@@ -186,6 +187,7 @@ class PlaygroundPanel(QWidget):
     def pin(self, y: int, x: int) -> None:
         self._pinned = (self.state.selected, y, x)
         self.explain(y, x, pin=True)
+        self.pinned.emit()
 
     def _hover_left(self) -> None:
         if self._pinned is not None:
