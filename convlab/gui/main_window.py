@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import __version__
-from convlab.core.images import ImageError, image_file_filter, read_image
+from convlab.core.images import ImageError, check_limits, image_file_filter, image_info, read_image
 from convlab.core.playground import display
 from convlab.core.reasons import Notice
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
@@ -381,13 +381,63 @@ class MainWindow(WindowMenus, QMainWindow):
         if p.suffix.lower() == ".convlab":
             return self.session.open(str(p))
         try:
+            info = image_info(p)  # the header alone: a bomb or a FIFO is refused before decoding
+            check_limits(info, p.name)
+            if info.big:
+                return self._open_big_image(p, info)
             image = read_image(p)
         except ImageError as e:
             self.show_error("Cannot open image", str(e))
             return False
+        self._image_opened(p, image)
+        return True
+
+    def _image_opened(self, p: Path, image) -> None:
         self.state.set_image(image, p.name)
         self.add_recent(str(p))
+
+    def _open_big_image(self, p: Path, info) -> bool:
+        """A big image decodes in a thread behind a progress dialog whose Cancel keeps the current
+        image (OpenCV cannot stop a decode: its result is dropped when it comes)."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from .workers import Task
+
+        if getattr(self, "_decode_task", None) is not None:
+            self.show_error("Cannot open image", "another big image is still being decoded")
+            return False
+        dialog = QProgressDialog(f"Decoding {p.name} ({info}, {info.decoded_bytes / 2**20:,.0f} MB)...", "Cancel",
+                                 0, 0, self)
+        dialog.setWindowTitle("Opening image")
+        dialog.setMinimumDuration(300)
+        task = Task(read_image, p)
+        self._decode_task, self._decode_dialog, self._decode_path = task, dialog, p
+        # bound methods of this GUI-thread object: Qt queues the task's reports into the GUI thread
+        task.done.connect(self._big_image_decoded)
+        task.failed.connect(self._big_image_failed)
+        dialog.canceled.connect(self._big_image_cancelled)
+        task.start()
         return True
+
+    def _decode_finished(self) -> tuple[Path, bool]:
+        task, self._decode_task = self._decode_task, None
+        if task is not None:
+            task.wait()
+        cancelled = self._decode_dialog.wasCanceled()
+        self._decode_dialog.reset()
+        return self._decode_path, cancelled
+
+    def _big_image_decoded(self, image) -> None:
+        p, cancelled = self._decode_finished()
+        if not cancelled:
+            self._image_opened(p, image)
+
+    def _big_image_failed(self, text: str) -> None:
+        self._decode_finished()
+        self.show_error("Cannot open image", text)
+
+    def _big_image_cancelled(self) -> None:
+        self.show_status(f"{self._decode_path.name}: not opened (cancelled); the image you had stays")
 
     def open_sample(self, key: str) -> None:
         try:
