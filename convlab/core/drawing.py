@@ -24,6 +24,7 @@ digit cut in half tells the network less than one slightly off centre.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,14 +97,21 @@ def draw_segment(ink: np.ndarray, p0: Sequence[float], p1: Sequence[float], w0: 
                  value: int = 255, *, start_cap: bool = True) -> None:
     """A straight, anti-aliased piece of stroke from ``p0`` to ``p1`` with round caps: a dot of its
     own width at each end (``start_cap=False`` leaves out the first, already drawn by the piece
-    before), the line between them of the mean width."""
+    before), the line between them; when the width changes (a pen's pressure), it tapers."""
     _check_ink(ink)
-    w1 = w0 if w1 is None else w1
-    thickness = max(1, int(round((float(w0) + float(w1)) / 2)))
+    w0, w1 = float(w0), float(w0 if w1 is None else w1)
     if start_cap:
         draw_dot(ink, p0[0], p0[1], w0, value)
-    cv2.line(ink, _fixed(*p0), _fixed(*p1), int(value), thickness, cv2.LINE_AA, _SHIFT)
-    draw_dot(ink, p1[0], p1[1], w1, value)
+    pieces = min(64, max(1, math.ceil(abs(w1 - w0))))  # a width that changes tapers, a pixel per piece
+    (x0, y0), (x1, y1) = (float(p0[0]), float(p0[1])), (float(p1[0]), float(p1[1]))
+    a, wa = (x0, y0), w0
+    for i in range(1, pieces + 1):
+        t = i / pieces
+        b, wb = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t), w0 + (w1 - w0) * t
+        thickness = max(1, int(round((wa + wb) / 2)))
+        cv2.line(ink, _fixed(*a), _fixed(*b), int(value), thickness, cv2.LINE_AA, _SHIFT)
+        draw_dot(ink, b[0], b[1], wb, value)
+        a, wa = b, wb
 
 
 def draw_stroke(ink: np.ndarray, points: Sequence[Sequence[float]], width: float | Sequence[float],
