@@ -305,7 +305,7 @@ class DrawPad(QWidget):
         self._last_feed = -math.inf
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(lambda: self._feed(activate=False))
+        self._timer.timeout.connect(self._due)
         self._refeed = QTimer(self)  # after a model change, once its signals are done
         self._refeed.setSingleShot(True)
         self._refeed.setInterval(0)
@@ -314,11 +314,11 @@ class DrawPad(QWidget):
         self._answer_draw = DrawWhenShown(self, self._draw_answer)
         self._build()
         self.canvas.inkChanged.connect(self._ink_changed)
-        self.canvas.strokeFinished.connect(lambda: self._feed_now(activate=True))
-        self.canvas.erased.connect(lambda: self._feed_now(activate=False))
+        self.canvas.strokeFinished.connect(self._stroke_finished)
+        self.canvas.erased.connect(self._erased)
         self.net.activationsChanged.connect(self._answer_draw.request)
         self.net.specChanged.connect(self._refeed.start)
-        live_panel.liveChanged.connect(lambda _on: self._answer_draw.request())
+        live_panel.liveChanged.connect(self._live_changed)  # bound methods: gone with the pad
         self._show_preview(self.picture())
 
     # ------------------------------------------------------------------ building
@@ -447,6 +447,18 @@ class DrawPad(QWidget):
             self._feed(activate=True)
         else:
             self._timer.start(max(1, math.ceil(wait * 1000)))
+
+    def _due(self) -> None:  # the interval is over: the newest drawing goes
+        self._feed(activate=False)
+
+    def _stroke_finished(self) -> None:
+        self._feed_now(activate=True)
+
+    def _erased(self) -> None:
+        self._feed_now(activate=False)
+
+    def _live_changed(self, _on: bool) -> None:
+        self._answer_draw.request()
 
     def _feed_now(self, activate: bool) -> None:
         self._timer.stop()
