@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import shiboken6
@@ -133,6 +134,15 @@ class SessionController(QObject):
         if self.dirty != self._shown_dirty:
             self._shown_dirty = self.dirty
             self.changed.emit()
+
+    @contextmanager
+    def quiet(self):
+        """Changes made inside are not the learner's unsaved work (a restore, a lesson's setup)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
+        finally:
+            self._loading = was
 
     def mark_dirty(self, *_) -> None:
         if self._loading or self._changed:

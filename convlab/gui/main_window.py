@@ -33,6 +33,7 @@ from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 from .file_dialogs import dialogs, use_settings
 from .lab_session import SessionController
 from .learn_state import LearnState
+from .lesson_runner import LessonRunner
 from .live import format_stats
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
@@ -40,6 +41,7 @@ from .panels.filters_panel import FiltersPanel
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
 from .panels.learn_panel import LearnPanel
+from .panels.lessons_panel import LessonsPanel
 from .panels.live_panel import LivePanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -96,6 +98,7 @@ class MainWindow(WindowMenus, QMainWindow):
         self._build_docks()
         self._build_central()
         self.workspaces = Workspaces(self, LAYOUT_VERSION)
+        self._build_lessons()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -127,6 +130,33 @@ class MainWindow(WindowMenus, QMainWindow):
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.setCentralWidget(self.center)
+
+    def _build_lessons(self) -> None:
+        """The Lessons dock (Help > Lessons, F2): shown over any workspace while a lesson is open."""
+        self.lessons = LessonRunner(self)
+        self.lessons_panel = LessonsPanel(self.lessons)
+        self.lessons_dock = self._dock("Lessons", "dock-lessons", self.lessons_panel, Qt.LeftDockWidgetArea)
+        self.lessons_dock.hide()
+        self.lessons.opened.connect(self._lesson_opened)
+        self.workspaces.changed.connect(self._keep_lesson_in_view)
+
+    def _lesson_opened(self, _number: int) -> None:
+        self._keep_lesson_in_view()
+
+    def _keep_lesson_in_view(self, *_) -> None:
+        if self.lessons.current is not None and self.lessons_dock.isHidden():
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.resizeDocks([self.lessons_dock], [max(260, min(340, round(0.22 * self.width())))], Qt.Horizontal)
+
+    def show_lessons(self) -> None:
+        """Help > Lessons: the panel (choose a lesson there), or hide it again."""
+        if self.lessons_dock.isVisible():
+            self.lessons_dock.hide()
+        else:
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.lessons_dock.raise_()
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -431,7 +461,8 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ dialogs
 
     def show_models(self) -> None:
-        dlg = ModelPresetsDialog(self)
+        dlg = ModelPresetsDialog(self, self.net)
+        dlg.modelUsed.connect(lambda _key: self.show_network())  # Use this model: the learner sees the layers it loaded
         dlg.open()
         self._models_dialog = dlg
 
