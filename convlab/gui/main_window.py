@@ -50,6 +50,7 @@ from .panels.playground_panel import PlaygroundPanel
 from .panels.source_panel import SourcePanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
+from .views.draw_pad import DrawPad
 from .window_menus import WindowMenus
 from .workers import BankWorker
 from .workspaces import DEFAULT_WORKSPACE, WORKSPACES, Workspaces
@@ -58,7 +59,7 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = image_file_filter()
 OPEN_FILTER = image_file_filter("ConvLab sessions (*.convlab)").replace(
     "Images (", "Images and sessions (*.convlab ", 1)
-LAYOUT_VERSION = 4  # bump when docks change: a saved layout of another version is not restored
+LAYOUT_VERSION = 5  # bump when docks change: a saved layout of another version is not restored
 STATUS_MS = 8000  # how long a message stays in the status bar
 
 
@@ -197,6 +198,9 @@ class MainWindow(WindowMenus, QMainWindow):
         self.live_dock = self._dock("Live", "dock-live", self.live_panel, Qt.LeftDockWidgetArea, scroll=True)
         self.capture_dock = self._dock("Capture", "dock-capture", self.capture_panel, Qt.LeftDockWidgetArea,
                                        scroll=True)
+        self.draw_pad = DrawPad(self.live_panel)
+        self.draw_pad.selected_class = self.capture_panel.selected_class
+        self.draw_dock = self._dock("Draw", "dock-draw", self.draw_pad, Qt.RightDockWidgetArea)
         # the left docks are as wide as the Live panel's buttons need (no sideways scrolling)
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.live_dock.setMinimumWidth(self.live_panel.minimumSizeHint().width() + bar + 6)
@@ -242,7 +246,7 @@ class MainWindow(WindowMenus, QMainWindow):
     def _connect(self) -> None:
         st, net = self.state, self.net
         for source in (st.message, net.message, self.filters_panel.message, self.learn_panel.message,
-                       self.live_panel.message):
+                       self.live_panel.message, self.draw_pad.message):
             source.connect(self.show_status)
         self.playground.outputDrawn.connect(self.outputDrawn)
         self.training_panel.watch_dock(self.training_dock)  # catch up when its dock comes to the front
@@ -258,6 +262,7 @@ class MainWindow(WindowMenus, QMainWindow):
             sig.connect(self._moved_on)
         self.playground.pinned.connect(self._pixel_pinned)
         self.live_panel.liveChanged.connect(self._live_changed)
+        self.live_panel.drawRequested.connect(self.show_draw_pad)
         self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
         self.capture_panel.watch_keys(self)
         for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
@@ -269,6 +274,13 @@ class MainWindow(WindowMenus, QMainWindow):
         """A clicked output pixel: its explanation comes to the front (it may be a tab behind the math)."""
         if self.pixel_dock.isVisible():
             self.pixel_dock.raise_()
+
+    def show_draw_pad(self) -> None:
+        """The Live panel's Draw button: the pad comes to the front and becomes the live source."""
+        self.draw_dock.show()
+        self.draw_dock.raise_()
+        self.draw_pad.canvas.setFocus()
+        self.draw_pad.activate()
 
     def _live_changed(self, on: bool) -> None:
         self.playground.set_live(on)
@@ -343,7 +355,7 @@ class MainWindow(WindowMenus, QMainWindow):
 
     def _docks(self) -> list[QDockWidget]:
         return [self.source_dock, self.live_dock, self.filters_dock, self.layers_dock, self.math_dock,
-                self.training_dock, self.pixel_dock, self.capture_dock]
+                self.training_dock, self.pixel_dock, self.capture_dock, self.draw_dock]
 
     def closeEvent(self, event) -> None:
         if not self.session.maybe_save():
