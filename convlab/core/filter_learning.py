@@ -7,8 +7,8 @@ learned filter as the playground needs it.
     w, b = lab_filter(weight[0], bias[0], channels=3)      # for the lab's 0..255 pixels
     kernel_mosaic(weight)                                  # (K, C, F, F) as one 2-D picture
 
-    watch = FitWatch()                                     # fit_filter(..., callback=watch.see)
-    outcome = keep_best(result, watch, run.inputs, run.targets, run.stride, run.padding, run.dilation)
+    seen = BestSeen()                                      # fit_filter(..., callback=seen.see)
+    outcome = keep_best(result, seen, run.inputs, run.targets, run.stride, run.padding, run.dilation)
     outcome.result                                         # the best weights seen, not only the last
 
 Learning works on a copy of the lab's image scaled to at most MAX_LEARN_SIDE pixels a side, on
@@ -30,6 +30,7 @@ import numpy as np
 
 from . import functional as F
 from . import kernels
+from .divergence import DivergenceGuard
 from .filter_fit import FitResult
 from .filter_targets import (
     OPENCV_TARGETS,
@@ -50,7 +51,7 @@ __all__ = [
     "MAX_LEARN_SIDE", "TWO_LAYER_HIDDEN", "TWO_LAYER_LR", "RECENT_FRAMES", "RECENT_GAP_S", "PACES",
     "GENERIC_IMAGE_NOTE", "LearnRun", "kernel_mosaic", "lab_filter", "best_bias", "prepare_run",
     "preset_keys", "learnable_presets", "check_targets", "two_layer_kernel", "nonlinear_note", "sample_photos",
-    "DIVERGE_FACTOR", "FitWatch", "FitOutcome", "keep_best", "follow_optimizer", "session_filter",
+    "BestSeen", "FitOutcome", "keep_best", "guard_kept_step", "follow_optimizer", "session_filter",
 ]
 
 MAX_LEARN_SIDE = 96
@@ -63,7 +64,6 @@ PACES: dict[str, tuple[str, float | None]] = {  # steps per second (None: as fas
     "slow": ("Slow motion (about 20 steps/s)", 20.0),
     "fast": ("As fast as possible", None),
 }
-DIVERGE_FACTOR = 1e3  # a loss this many times its first value (or not finite): the run diverged
 KEEP_BEST_MARGIN = 0.5  # the best weights seen replace the last ones when their loss is under half theirs
 EXACT_LOSS = 1e-12  # losses closer than this are equal (rounding, not learning)
 GENERIC_IMAGE_NOTE = (
@@ -269,79 +269,71 @@ def prepare_run(settings: LearnSettings, image: np.ndarray | None, color: str, *
 # --------------------------------------------------------------------------- following a run: divergence and the best
 
 
-class FitWatch:
-    """Follows a fit step by step: has it diverged, and which were the best weights it went through?
-
-    ``see(step, loss, weight)`` takes what a fit's callback gets (``weight`` is None for the
-    two-layer fit) and says whether the run may go on: False once the loss is not finite or above
-    DIVERGE_FACTOR times its first value, or the weights are not finite - steps too large for the
-    loss's curvature make the loss grow geometrically, so it is stopped long before it overflows.
+class BestSeen:
+    """Follows a fit step by step (``see`` is its callback) and remembers the best weights it went
+    through, so that a run that ends worse than it was can give them back (``keep_best``).
 
     fit_filter reports at step s the loss of the weights *before* that step and the weights after it:
     the loss seen at step s belongs to the weights seen at step s - 1, and those are the candidates
-    for the best (``best_step`` counts the steps that made them).
+    for the best (``best_step`` counts the steps that made them). Stopping a run that diverges is
+    fit_filter's own job (the shared rule of :mod:`convlab.core.divergence`).
     """
 
-    def __init__(self, factor: float = DIVERGE_FACTOR):
-        self.factor = factor
-        self.first_loss: float | None = None
-        self.diverged_step = 0  # 0: not diverged
-        self.diverged_loss = math.nan
+    def __init__(self):
         self.best_step = 0
         self.best_loss = math.inf
         self.best_weight: np.ndarray | None = None
         self._last: tuple[int, np.ndarray] | None = None  # the step and weights of the previous report
 
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_step > 0
-
     def see(self, step: int, loss: float, weight: np.ndarray | None = None) -> bool:
         loss = float(loss)
-        if self.first_loss is None:
-            self.first_loss = loss
-        limit = self.factor * max(self.first_loss, 1e-3) if math.isfinite(self.first_loss) else -math.inf
-        if not (math.isfinite(loss) and loss <= limit):
-            self.diverged_step, self.diverged_loss = step, loss
-            return False
-        if self._last is not None and loss < self.best_loss:
+        if self._last is not None and math.isfinite(loss) and loss < self.best_loss:
             (self.best_step, self.best_weight), self.best_loss = self._last, loss
-        if weight is not None:
-            if not np.isfinite(weight).all():
-                self.diverged_step, self.diverged_loss = step, loss
-                return False
+        if weight is not None and np.isfinite(weight).all():
             self._last = (step, weight)
-        return True
+        return True  # never stops the run
 
 
 @dataclass
 class FitOutcome:
     """What a run left: the weights kept (the last, or the best seen when the last were worse) and how
-    the run ended. For the two-layer fit ``result`` is its TwoLayerResult and the last weights are kept."""
+    the run ended. For the two-layer fit ``result`` is its TwoLayerResult and its own weights are kept."""
 
     result: object  # FitResult (the weights kept) | TwoLayerResult
     steps: int  # steps taken
-    last_loss: float  # of the last weights (with their best bias): nan or inf when they blew up
+    last_loss: float  # of the last weights (with their best bias); for a diverged run its last, exploded loss
     kept_step: int  # the steps that made the weights kept (== steps when the last are kept)
     kept_loss: float  # the loss of the weights kept, with the bias kept
-    diverged_step: int = 0  # the step at which the run was stopped for diverging (0: it did not)
-    diverged_loss: float = math.nan
+    diverged: str = ""  # the divergence guard's reason the run was stopped ("" when it was not)
 
     @property
-    def diverged(self) -> bool:
-        return self.diverged_step > 0
+    def diverged_step(self) -> int:
+        """The step at which the run was stopped for diverging (0: it was not)."""
+        return self.steps if self.diverged else 0
 
     @property
     def kept_best(self) -> bool:
-        """True when the best weights seen replaced the last ones."""
+        """True when other weights than the last ones are kept."""
         return self.kept_step != self.steps
 
     @classmethod
-    def of_run(cls, result, watch: FitWatch) -> FitOutcome:
-        """The outcome of a run whose last weights are kept (the two-layer fit)."""
+    def of_run(cls, result) -> FitOutcome:
+        """The outcome of a run whose own weights are kept (the two-layer fit)."""
         losses = list(getattr(result, "losses", []))
         last = losses[-1] if losses else math.nan
-        return cls(result, len(losses), last, len(losses), last, watch.diverged_step, watch.diverged_loss)
+        diverged = getattr(result, "diverged", "")
+        kept = guard_kept_step(losses) if diverged else len(losses)
+        return cls(result, len(losses), last, kept, last, diverged)
+
+
+def guard_kept_step(losses: Sequence[float]) -> int:
+    """The steps that made the weights a diverged fit gave back: the shared divergence guard, replayed
+    on the run's losses, says which step had the lowest smoothed loss (its weights are those before it)."""
+    guard = DivergenceGuard()
+    for loss in losses:
+        if guard.observe(loss):
+            break
+    return max(guard.best_step - 1, 0)
 
 
 def _loss_with_best_bias(x, t, weight, stride, padding, dilation) -> tuple[float, np.ndarray]:
@@ -353,25 +345,28 @@ def _loss_with_best_bias(x, t, weight, stride, padding, dilation) -> tuple[float
     return (loss if math.isfinite(loss) else math.inf), bias
 
 
-def keep_best(result: FitResult, watch: FitWatch, inputs, targets, stride: int = 1, padding: int = 0,
+def keep_best(result: FitResult, seen: BestSeen, inputs, targets, stride: int = 1, padding: int = 0,
               dilation: int = 1) -> FitOutcome:
-    """The weights a filter run should leave: its last ones, or the best the watch saw when those are
-    clearly better (KEEP_BEST_MARGIN), each with the bias that fits it best (see ``best_bias``); the
-    losses named are those of exactly the weights and bias kept."""
+    """The weights a filter run should leave, each with the bias that fits it best (``best_bias``):
+    its last ones, or the best ``seen`` when those are clearly better (KEEP_BEST_MARGIN). A run the
+    divergence guard stopped gave back the weights of its lowest smoothed loss: of those and the best
+    seen, the better are kept. The losses named are those of exactly the weights and bias kept."""
     x = np.asarray(inputs, np.float64)
     t = np.asarray(targets, np.float64)
     steps = len(result.losses)
-    last_loss, last_bias = _loss_with_best_bias(x, t, np.asarray(result.weight, np.float64), stride, padding,
-                                                dilation)
-    weight, bias, kept_step, kept_loss = result.weight, last_bias, steps, last_loss
-    if watch.best_weight is not None:
-        loss, b = _loss_with_best_bias(x, t, np.asarray(watch.best_weight, np.float64), stride, padding, dilation)
-        clearly = loss < KEEP_BEST_MARGIN * last_loss and last_loss - loss > EXACT_LOSS
-        if clearly or not math.isfinite(last_loss):
-            weight, bias, kept_step, kept_loss = watch.best_weight, b, watch.best_step, loss
+    diverged = getattr(result, "diverged", "")
+    own_step = guard_kept_step(result.losses) if diverged else steps
+    own_loss, own_bias = _loss_with_best_bias(x, t, np.asarray(result.weight, np.float64), stride, padding, dilation)
+    weight, bias, kept_step, kept_loss = result.weight, own_bias, own_step, own_loss
+    if seen.best_weight is not None:
+        loss, b = _loss_with_best_bias(x, t, np.asarray(seen.best_weight, np.float64), stride, padding, dilation)
+        better = loss < own_loss if diverged else (loss < KEEP_BEST_MARGIN * own_loss and own_loss - loss > EXACT_LOSS)
+        if better or not math.isfinite(own_loss):
+            weight, bias, kept_step, kept_loss = seen.best_weight, b, seen.best_step, loss
     kept = FitResult(np.asarray(weight, np.float32).copy(), np.asarray(bias, np.float32), list(result.losses),
                      result.stopped)
-    return FitOutcome(kept, steps, last_loss, kept_step, kept_loss, watch.diverged_step, watch.diverged_loss)
+    last = float(result.losses[-1]) if diverged and result.losses else own_loss
+    return FitOutcome(kept, steps, last, kept_step, kept_loss, diverged)
 
 
 def follow_optimizer(old: LearnSettings, new: LearnSettings) -> LearnSettings:

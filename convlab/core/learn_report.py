@@ -41,12 +41,13 @@ def run_text(outcome: FitOutcome, run: LearnRun, reference_loss: float | None) -
     last, are kept ("best at step N, loss L"); and the best a linear filter can do."""
     o = outcome
     ref = f"; the best linear filter reaches {_loss(reference_loss)}" if reference_loss is not None else ""
-    kept = f"best at step {o.kept_step}, loss {_loss(o.kept_loss)} (those weights are kept)"
+    start = " (the random start)" if o.kept_step == 0 else ""
+    kept = f"best at step {o.kept_step}{start}, loss {_loss(o.kept_loss)} (those weights are kept)"
     if o.diverged:
-        start = run_first_loss(o)
-        first = f" from {_loss(start)}" if start is not None else ""
+        loss0 = run_first_loss(o)
+        first = f" from {_loss(loss0)}" if loss0 is not None else ""
         name = OPTIMIZER_NAMES.get(run.optimizer, run.optimizer)
-        return (f"Diverged at step {o.diverged_step}: the loss rose{first} to {_loss(o.diverged_loss)}, so the "
+        return (f"Diverged at step {o.diverged_step}: the loss rose{first} to {_loss(o.last_loss)}, so the "
                 f"run was stopped; {kept}. The learning rate {run.lr:g} is too large for {name} on a "
                 f"{run.kernel}x{run.kernel} kernel: try {run.lr / 5:.2g}.")
     how = "Stopped" if getattr(o.result, "stopped", False) else "Done"

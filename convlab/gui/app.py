@@ -6,12 +6,19 @@ import argparse
 import os
 import sys
 
+WORKSPACE_KEYS = ("filters", "network", "learn", "live")  # convlab.gui.workspaces.WORKSPACES (Qt-free here)
+
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="convlab", description="ConvLab: a lab for convolutional networks.")
     ap.add_argument("path", nargs="?", help="an image or a .convlab session to open")
     ap.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG offscreen and exit")
     ap.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot")
+    ap.add_argument("--workspace", choices=WORKSPACE_KEYS, default=None,
+                    help="with --screenshot: the workspace to show, after a short scripted setup that gives it "
+                         "real content (a sample, a model trained for a few steps, a learned filter, live frames)")
+    ap.add_argument("--lesson", type=int, choices=range(1, 13), metavar="N", default=None,
+                    help="with --screenshot: lesson N (1-12) set up, as Help > Open Lesson does")
     args = ap.parse_args(argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
@@ -25,8 +32,18 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.lesson is not None and not args.screenshot:
+        print("--lesson goes with --screenshot (in the app: Help > Open Lesson)", file=sys.stderr)
+        return 2
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    else:
+        from .platform_check import problem
+
+        trouble = problem()
+        if trouble:  # Qt would abort with a message that does not say what to install
+            print(trouble, file=sys.stderr)
+            return 1
 
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
@@ -62,6 +79,14 @@ def main(argv=None) -> int:
             window.outputDrawn.connect(loop.quit)
             QTimer.singleShot(20000, loop.quit)
             loop.exec()
+        if args.workspace:
+            from .screenshot import prepare
+
+            prepare(window, args.workspace)
+        if args.lesson:
+            from .screenshot import prepare_lesson
+
+            prepare_lesson(window, args.lesson)
         app.processEvents()
         ok = window.grab().save(args.screenshot, "PNG")
         if not ok:

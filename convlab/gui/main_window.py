@@ -13,7 +13,6 @@ from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
@@ -26,12 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import __version__
-from convlab.core.images import ImageError, image_file_filter, read_image
+from convlab.core.images import ImageError, check_limits, image_file_filter, image_info, read_image
 from convlab.core.playground import display
+from convlab.core.reasons import Notice
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
+from .file_dialogs import dialogs, use_settings
 from .lab_session import SessionController
 from .learn_state import LearnState
+from .lesson_runner import LessonRunner
 from .live import format_stats
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
@@ -39,6 +41,7 @@ from .panels.filters_panel import FiltersPanel
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
 from .panels.learn_panel import LearnPanel
+from .panels.lessons_panel import LessonsPanel
 from .panels.live_panel import LivePanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -47,14 +50,16 @@ from .panels.playground_panel import PlaygroundPanel
 from .panels.source_panel import SourcePanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
+from .views.draw_pad import DrawPad
 from .window_menus import WindowMenus
 from .workers import BankWorker
+from .workspaces import DEFAULT_WORKSPACE, WORKSPACES, Workspaces
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = image_file_filter()
 OPEN_FILTER = image_file_filter("ConvLab sessions (*.convlab)").replace(
     "Images (", "Images and sessions (*.convlab ", 1)
-LAYOUT_VERSION = 3  # bump when docks change: a saved layout of another version is not restored
+LAYOUT_VERSION = 5  # bump when docks change: a saved layout of another version is not restored
 STATUS_MS = 8000  # how long a message stays in the status bar
 
 
@@ -75,6 +80,7 @@ class MainWindow(WindowMenus, QMainWindow):
     def __init__(self, settings: QSettings | None = None, threaded: bool = True, autosave_dir: str | None = None):
         super().__init__()
         self.settings = settings or QSettings()
+        use_settings(self.settings)  # every file dialog starts in the folder used last
         self.layout_version = LAYOUT_VERSION
         self.setWindowTitle(f"ConvLab {__version__}")
         icon = RESOURCES / "icons" / "convlab.png"
@@ -91,6 +97,8 @@ class MainWindow(WindowMenus, QMainWindow):
 
         self._build_docks()
         self._build_central()
+        self.workspaces = Workspaces(self, LAYOUT_VERSION)
+        self._build_lessons()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -112,8 +120,9 @@ class MainWindow(WindowMenus, QMainWindow):
         self.inside_panel = InsidePanel(self.net)
         self.learn_state = LearnState(self.state, self)
         self.learn_panel = LearnPanel(self.learn_state)
-        self.center = QTabWidget()
+        self.center = QTabWidget()  # its pages are chosen by the workspaces, not by tabs
         self.center.setDocumentMode(True)
+        self.center.tabBar().hide()
         self.center.addTab(self.playground, "Filter playground")
         self.center.addTab(self._scrolled(self.inside_panel), "Inside the network")  # the window may be narrower
         self.center.addTab(self._scrolled(self.learn_panel), "Learn a filter")
@@ -121,6 +130,33 @@ class MainWindow(WindowMenus, QMainWindow):
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.setCentralWidget(self.center)
+
+    def _build_lessons(self) -> None:
+        """The Lessons dock (Help > Lessons, F2): shown over any workspace while a lesson is open."""
+        self.lessons = LessonRunner(self)
+        self.lessons_panel = LessonsPanel(self.lessons)
+        self.lessons_dock = self._dock("Lessons", "dock-lessons", self.lessons_panel, Qt.LeftDockWidgetArea)
+        self.lessons_dock.hide()
+        self.lessons.opened.connect(self._lesson_opened)
+        self.workspaces.changed.connect(self._keep_lesson_in_view)
+
+    def _lesson_opened(self, _number: int) -> None:
+        self._keep_lesson_in_view()
+
+    def _keep_lesson_in_view(self, *_) -> None:
+        if self.lessons.current is not None and self.lessons_dock.isHidden():
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.resizeDocks([self.lessons_dock], [max(260, min(340, round(0.22 * self.width())))], Qt.Horizontal)
+
+    def show_lessons(self) -> None:
+        """Help > Lessons: the panel (choose a lesson there), or hide it again."""
+        if self.lessons_dock.isVisible():
+            self.lessons_dock.hide()
+        else:
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.lessons_dock.raise_()
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -162,18 +198,14 @@ class MainWindow(WindowMenus, QMainWindow):
         self.live_dock = self._dock("Live", "dock-live", self.live_panel, Qt.LeftDockWidgetArea, scroll=True)
         self.capture_dock = self._dock("Capture", "dock-capture", self.capture_panel, Qt.LeftDockWidgetArea,
                                        scroll=True)
+        self.draw_pad = DrawPad(self.live_panel)
+        self.draw_pad.selected_class = self.capture_panel.selected_class
+        self.draw_dock = self._dock("Draw", "dock-draw", self.draw_pad, Qt.RightDockWidgetArea)
         # the left docks are as wide as the Live panel's buttons need (no sideways scrolling)
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.live_dock.setMinimumWidth(self.live_panel.minimumSizeHint().width() + bar + 6)
-        self.tabifyDockWidget(self.filters_dock, self.layers_dock)
-        self.tabifyDockWidget(self.math_dock, self.training_dock)
-        self.tabifyDockWidget(self.source_dock, self.live_dock)
-        self.tabifyDockWidget(self.pixel_dock, self.capture_dock)
-        self.source_dock.raise_()
-        self.pixel_dock.raise_()
-        self.filters_dock.raise_()
-        self.math_dock.raise_()
-        self._default_state = self.saveState(LAYOUT_VERSION)
+        for dock in self._docks():  # where each goes is the workspaces' business (workspaces.py)
+            dock.hide()
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.session.name}[*] - ConvLab {__version__}")
@@ -193,13 +225,28 @@ class MainWindow(WindowMenus, QMainWindow):
         bar.addPermanentWidget(self.playground.timing_label)
 
     def show_status(self, text: str, ms: int = STATUS_MS) -> None:
-        """A message from any state or panel, once, in the status bar."""
+        """A message from any state or panel, once, in the status bar. An error (a Notice that says
+        so) stays until the learner moves on: the next edit, image or workspace clears it."""
         self.statusBar().showMessage(str(text), ms)
+        self._status_error = str(text) if getattr(text, "is_error", False) else ""
+
+    def _moved_on(self, *_) -> None:
+        """The learner did something new: an old error no longer belongs in the status bar."""
+        if self._status_error and self.statusBar().currentMessage() == self._status_error:
+            self.statusBar().clearMessage()
+        self._status_error = ""
+
+    def _show_live_stats(self, stats=None) -> None:
+        """The live frame rate and stage times; while frozen, that it is frozen (no stale fps)."""
+        if self.live_panel.frozen:
+            self.live_label.setText("live: frozen (Space to go on)")
+        elif stats is not None:
+            self.live_label.setText(format_stats(stats))
 
     def _connect(self) -> None:
         st, net = self.state, self.net
         for source in (st.message, net.message, self.filters_panel.message, self.learn_panel.message,
-                       self.live_panel.message):
+                       self.live_panel.message, self.draw_pad.message):
             source.connect(self.show_status)
         self.playground.outputDrawn.connect(self.outputDrawn)
         self.training_panel.watch_dock(self.training_dock)  # catch up when its dock comes to the front
@@ -208,14 +255,32 @@ class MainWindow(WindowMenus, QMainWindow):
         self.source_panel.openRequested.connect(self.open_dialog)
         self.source_panel.pasteRequested.connect(self.paste_image)
         self.source_panel.sampleRequested.connect(self.open_sample)
-        self.live_panel.pipeline.statsChanged.connect(lambda stats: self.live_label.setText(format_stats(stats)))
+        self.live_panel.pipeline.statsChanged.connect(self._show_live_stats)
+        self.live_panel.freeze_action.toggled.connect(lambda _on: self._show_live_stats())
+        self._status_error = ""
+        for sig in (st.undo_stack.indexChanged, st.imageChanged, self.workspaces.changed):
+            sig.connect(self._moved_on)
+        self.playground.pinned.connect(self._pixel_pinned)
         self.live_panel.liveChanged.connect(self._live_changed)
+        self.live_panel.drawRequested.connect(self.show_draw_pad)
         self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
         self.capture_panel.watch_keys(self)
         for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
             sig.connect(self._sync_train_actions)
         self._sync_actions()
         self._sync_train_actions()
+
+    def _pixel_pinned(self) -> None:
+        """A clicked output pixel: its explanation comes to the front (it may be a tab behind the math)."""
+        if self.pixel_dock.isVisible():
+            self.pixel_dock.raise_()
+
+    def show_draw_pad(self) -> None:
+        """The Live panel's Draw button: the pad comes to the front and becomes the live source."""
+        self.draw_dock.show()
+        self.draw_dock.raise_()
+        self.draw_pad.canvas.setFocus()
+        self.draw_pad.activate()
 
     def _live_changed(self, on: bool) -> None:
         self.playground.set_live(on)
@@ -237,22 +302,31 @@ class MainWindow(WindowMenus, QMainWindow):
             self.restoreGeometry(geo)
         else:
             self.resize(1400, 900)
-        self.resizeDocks([self.math_dock, self.source_dock], [230, 300], Qt.Vertical)
-        self.resizeDocks([self.filters_dock], [420], Qt.Horizontal)
-        dock_state = self.settings.value("window/state")
-        if isinstance(dock_state, QByteArray):
-            self.restoreState(dock_state, LAYOUT_VERSION)
+        key = self.settings.value("workspace/current", DEFAULT_WORKSPACE)
+        self.workspaces.switch(key if key in WORKSPACES else DEFAULT_WORKSPACE)
+        self._arranged_for_size = self.settings.value(f"workspace/{self.workspaces.current}/state") is not None
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._arranged_for_size:  # the first start: the default arrangement for the size shown
+            self._arranged_for_size = True
+            self.workspaces.arrange(self.workspaces.current)
 
     def restoreState(self, state, version: int = 0) -> bool:
         """QMainWindow.restoreState without the stray tab bars it leaves on screen (_park_tab_bars)."""
         bars = self._park_tab_bars()
         ok = super().restoreState(state, version)
-        if self.isVisible():  # a shown window is laid out again at once: what is still parked is a stray
+        self._settle_tab_bars(bars)
+        return ok
+
+    def _settle_tab_bars(self, bars: list[QTabBar]) -> None:
+        """After a new arrangement: a shown window is laid out again at once, and a bar still parked
+        then is a stray (see _park_tab_bars)."""
+        if self.isVisible():
             self.layout().activate()
             for bar in bars:
                 if bar.geometry() == PARKED:
                     bar.hide()
-        return ok
 
     def _park_tab_bars(self) -> list[QTabBar]:
         """Qt 6.11 leaves copies of a dock group's tab bar behind: one for every tabifyDockWidget
@@ -268,17 +342,20 @@ class MainWindow(WindowMenus, QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.workspaces.remember()
+        self.settings.setValue("workspace/current", self.workspaces.current)
         self.settings.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state, LAYOUT_VERSION)
-        for dock in self._docks():
-            dock.show()
+        """The current workspace's docks exactly as on a first start."""
+        self.workspaces.reset()
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.switch(key)
 
     def _docks(self) -> list[QDockWidget]:
         return [self.source_dock, self.live_dock, self.filters_dock, self.layers_dock, self.math_dock,
-                self.training_dock, self.pixel_dock, self.capture_dock]
+                self.training_dock, self.pixel_dock, self.capture_dock, self.draw_dock]
 
     def closeEvent(self, event) -> None:
         if not self.session.maybe_save():
@@ -299,15 +376,14 @@ class MainWindow(WindowMenus, QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         """A clear message that does not block (the previous state stays as it was)."""
         self.last_error = text
-        self.statusBar().showMessage(text, 10000)
+        self.show_status(Notice.error(text), 10000)
         box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
         self._error_box = box
 
     def open_dialog(self) -> None:
-        start = self.recent_files()[0] if self.recent_files() else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image or a session", str(Path(start).parent), OPEN_FILTER)
+        path = dialogs().open_file(self, "Open an image or a session", OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -317,13 +393,63 @@ class MainWindow(WindowMenus, QMainWindow):
         if p.suffix.lower() == ".convlab":
             return self.session.open(str(p))
         try:
+            info = image_info(p)  # the header alone: a bomb or a FIFO is refused before decoding
+            check_limits(info, p.name)
+            if info.big:
+                return self._open_big_image(p, info)
             image = read_image(p)
         except ImageError as e:
             self.show_error("Cannot open image", str(e))
             return False
+        self._image_opened(p, image)
+        return True
+
+    def _image_opened(self, p: Path, image) -> None:
         self.state.set_image(image, p.name)
         self.add_recent(str(p))
+
+    def _open_big_image(self, p: Path, info) -> bool:
+        """A big image decodes in a thread behind a progress dialog whose Cancel keeps the current
+        image (OpenCV cannot stop a decode: its result is dropped when it comes)."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from .workers import Task
+
+        if getattr(self, "_decode_task", None) is not None:
+            self.show_error("Cannot open image", "another big image is still being decoded")
+            return False
+        dialog = QProgressDialog(f"Decoding {p.name} ({info}, {info.decoded_bytes / 2**20:,.0f} MB)...", "Cancel",
+                                 0, 0, self)
+        dialog.setWindowTitle("Opening image")
+        dialog.setMinimumDuration(300)
+        task = Task(read_image, p)
+        self._decode_task, self._decode_dialog, self._decode_path = task, dialog, p
+        # bound methods of this GUI-thread object: Qt queues the task's reports into the GUI thread
+        task.done.connect(self._big_image_decoded)
+        task.failed.connect(self._big_image_failed)
+        dialog.canceled.connect(self._big_image_cancelled)
+        task.start()
         return True
+
+    def _decode_finished(self) -> tuple[Path, bool]:
+        task, self._decode_task = self._decode_task, None
+        if task is not None:
+            task.wait()
+        cancelled = self._decode_dialog.wasCanceled()
+        self._decode_dialog.reset()
+        return self._decode_path, cancelled
+
+    def _big_image_decoded(self, image) -> None:
+        p, cancelled = self._decode_finished()
+        if not cancelled:
+            self._image_opened(p, image)
+
+    def _big_image_failed(self, text: str) -> None:
+        self._decode_finished()
+        self.show_error("Cannot open image", text)
+
+    def _big_image_cancelled(self) -> None:
+        self.show_status(f"{self._decode_path.name}: not opened (cancelled); the image you had stays")
 
     def open_sample(self, key: str) -> None:
         try:
@@ -364,7 +490,7 @@ class MainWindow(WindowMenus, QMainWindow):
         if r is None:
             self.show_error("Nothing to save", self.state.error or "There is no output yet.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save output map", "output.png", "PNG image (*.png)")
+        path = dialogs().save_file(self, "Save output map", "output.png", "PNG image (*.png)")
         if path:
             self.write_output_png(path)
 
@@ -385,14 +511,15 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ dialogs
 
     def show_models(self) -> None:
-        dlg = ModelPresetsDialog(self)
+        dlg = ModelPresetsDialog(self, self.net)
+        dlg.modelUsed.connect(lambda _key: self.show_network())  # Use this model: the learner sees the layers it loaded
         dlg.open()
         self._models_dialog = dlg
 
     # ------------------------------------------------------------------ the network
 
     def show_network(self) -> None:
-        self.center.setCurrentIndex(1)
+        self.workspaces.switch("network")
         self.layers_dock.show()
         self.layers_dock.raise_()
 

@@ -47,6 +47,8 @@ class BankWorker(QObject):
             result, error = apply_bank(x, bank, settings, post), ""
         except (ValueError, MemoryError) as e:
             result, error = None, str(e)
+        except Exception as e:  # noqa: BLE001 - a failed job is reported, and the next one still runs
+            result, error = None, f"the filters could not be computed ({type(e).__name__}: {e})"
         self.finished.emit(job, result, error, (time.perf_counter() - t0) * 1e3)
 
     def shutdown(self) -> None:
@@ -171,6 +173,8 @@ class Task(ThreadWorker):
             result = self._fn(*self._args)
         except (ValueError, OSError, MemoryError) as e:
             self.failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - any failure is reported, so the slot it holds is freed
+            self.failed.emit(f"{type(e).__name__}: {e}")
         else:
             self.done.emit(result)
         finally:
@@ -207,12 +211,10 @@ class FitWorker(ThreadWorker):
     ``progress`` carries a FitProgress at most ``rate_hz`` times a second, always the newest step
     (and on pausing); ``reference`` the least-squares FitResult (the best linear filter) before the
     first step when ``reference`` options are given; ``done`` a ``core.filter_learning.FitOutcome``:
-    the FitResult of the weights kept (the best seen when the last are worse, see ``keep_best``) or
-    the TwoLayerResult, and whether the run diverged; ``failed`` the error text, e.g. fit_filter's
+    the FitResult of the weights kept (the best seen when the last are worse, see ``keep_best``,
+    which a ``BestSeen`` following every step makes possible) or the TwoLayerResult, and whether
+    the fit's divergence guard stopped the run; ``failed`` the error text, e.g. fit_filter's
     ValueError about a target of the wrong shape.
-
-    A ``core.filter_learning.FitWatch`` sees every step: a run whose loss explodes or stops being
-    finite is ended there (its outcome says at which step) instead of running on to inf / NaN.
 
     pause() / resume() hold the run between two steps (the step callback waits on a
     threading.Event); stop() ends it after the current step (the callback returns False), paused
@@ -238,9 +240,9 @@ class FitWorker(ThreadWorker):
         self._go = threading.Event()  # set: running; clear: paused
         self._go.set()
         self._stop = threading.Event()
-        from convlab.core.filter_learning import FitWatch
+        from convlab.core.filter_learning import BestSeen
 
-        self.watch = FitWatch()  # read in the fitting thread only, until ``done``
+        self.seen = BestSeen()  # used in the fitting thread only
 
     thread_name = "convlab-fit"
 
@@ -275,13 +277,12 @@ class FitWorker(ThreadWorker):
             self._last = float("-inf")
             self._since: list[tuple[int, float]] = []
             fit = fit_two_layer if self.two_layer else fit_filter
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is stopped by the watch
-                result = fit(self.inputs, self.targets, callback=self._on_step, **self.options)
+            result = fit(self.inputs, self.targets, callback=self._on_step, **self.options)
             if self.two_layer:
-                outcome = FitOutcome.of_run(result, self.watch)
+                outcome = FitOutcome.of_run(result)
             else:
                 o = self.options
-                outcome = keep_best(result, self.watch, self.inputs, self.targets, o.get("stride", 1),
+                outcome = keep_best(result, self.seen, self.inputs, self.targets, o.get("stride", 1),
                                     o.get("padding", 0), o.get("dilation", 1))
         except (ValueError, MemoryError, FloatingPointError) as e:
             self.failed.emit(str(e))
@@ -294,7 +295,8 @@ class FitWorker(ThreadWorker):
 
     def _on_step(self, step: int, loss: float, weight) -> bool:
         self._since.append((step, float(loss)))
-        if self._stop.is_set() or not self.watch.see(step, loss, weight):
+        self.seen.see(step, loss, weight)
+        if self._stop.is_set():
             return False
         now = time.perf_counter()
         if now - self._last >= self.min_interval or not self._go.is_set():

@@ -10,9 +10,10 @@ from convlab.core import functional as F
 from convlab.core.filter_fit import FitResult, fit_filter
 from convlab.core.filter_learning import (
     GENERIC_IMAGE_NOTE,
-    FitWatch,
+    BestSeen,
     best_bias,
     follow_optimizer,
+    guard_kept_step,
     keep_best,
     kernel_mosaic,
     lab_filter,
@@ -193,42 +194,31 @@ def test_two_layer_kernel_is_odd():
 # --------------------------------------------------------------------------- divergence, the best weights, the lr
 
 
-def test_the_watch_stops_a_loss_that_explodes_or_is_not_finite():
-    w = np.zeros((1, 1, 3, 3), np.float32)
-    watch = FitWatch()
-    assert watch.see(1, 1.0, w) and watch.see(2, 50.0, w) and not watch.diverged
-    assert not watch.see(3, 1001.0, w)  # more than DIVERGE_FACTOR (1000) times the first loss
-    assert watch.diverged and (watch.diverged_step, watch.diverged_loss) == (3, 1001.0)
-    for bad in (float("inf"), float("nan")):
-        assert not FitWatch().see(1, bad, w)
-    nan_weights = np.full((1, 1, 3, 3), np.nan, np.float32)
-    watch = FitWatch()
-    assert not watch.see(1, 0.5, nan_weights) and watch.diverged
-    assert FitWatch().see(1, 0.0, w)  # a loss of 0 from the start is no divergence
-
-
-def test_the_watch_pairs_each_loss_with_the_weights_it_was_measured_on():
+def test_best_seen_pairs_each_loss_with_the_weights_it_was_measured_on():
     """fit_filter's callback at step s carries the loss of the weights of step s - 1."""
     ws = [np.full((1, 1, 1, 1), float(i), np.float32) for i in range(6)]
-    watch = FitWatch()
+    seen = BestSeen()
     for step, loss in enumerate([5.0, 4.0, 1.0, 3.0, 6.0], start=1):
-        watch.see(step, loss, ws[step])
-    assert watch.best_step == 2 and watch.best_loss == 1.0 and watch.best_weight is ws[2]
+        assert seen.see(step, loss, ws[step])  # it never stops a run
+    assert seen.best_step == 2 and seen.best_loss == 1.0 and seen.best_weight is ws[2]
+    seen.see(6, float("nan"), np.full((1, 1, 1, 1), np.nan, np.float32))  # neither NaN loss nor weights count
+    seen.see(7, 0.5, ws[0])
+    assert seen.best_step == 5 and seen.best_loss == 0.5
 
 
 def fitted(image, optimizer, lr, kernel=5, steps=500, seed=0):
     s = LearnSettings(kernel=kernel, padding=kernel // 2, optimizer=optimizer, lr=lr, steps=steps)
     run = prepare_run(s, image, "gray")
-    watch = FitWatch()
-    with np.errstate(all="ignore"):
-        result = fit_filter(run.inputs, run.targets, kernel=kernel, padding=run.padding, steps=steps, lr=lr,
-                            optimizer=optimizer, seed=seed, callback=watch.see)
-    return run, result, watch
+    seen = BestSeen()
+    result = fit_filter(run.inputs, run.targets, kernel=kernel, padding=run.padding, steps=steps, lr=lr,
+                        optimizer=optimizer, seed=seed, callback=seen.see)
+    return run, result, seen
 
 
 def test_a_long_adam_run_that_ends_worse_keeps_the_best_weights_it_saw():
-    run, result, watch = fitted(load_sample(DEFAULT_SAMPLE), "adam", 0.05)
-    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
+    run, result, seen = fitted(load_sample(DEFAULT_SAMPLE), "adam", 0.05)
+    assert not result.diverged  # the loss rose a million-fold, but from 1e-10: not what the guard stops
+    out = keep_best(result, seen, run.inputs, run.targets, 1, run.padding, 1)
     assert out.kept_best and out.kept_step < out.steps == 500 and not out.diverged
     assert out.kept_loss < 0.01 * out.last_loss  # far better than where it ended
     bias, pred = best_bias(run.inputs, run.targets, out.result.weight, 1, run.padding, 1)
@@ -241,37 +231,40 @@ def test_a_difference_at_rounding_level_keeps_the_last_weights():
     x = np.random.default_rng(3).random((1, 1, 12, 12))
     w = np.array([[[[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]]], np.float32)
     t, _ = F.conv2d_forward(x, w.astype(np.float64), None, 1, 1, 1)
-    watch = FitWatch()
+    seen = BestSeen()
     near = w + np.float32(1e-7)  # seen one step before the end: a quarter of the last loss, but both ~1e-14
     last = w + np.float32(2e-7)
-    watch.see(1, 1.0, near)
-    watch.see(2, 1e-14, last)
-    out = keep_best(FitResult(last, np.zeros(1, np.float32), [1.0, 1e-14]), watch, x, t, 1, 1, 1)
+    seen.see(1, 1.0, near)
+    seen.see(2, 1e-14, last)
+    out = keep_best(FitResult(last, np.zeros(1, np.float32), [1.0, 1e-14]), seen, x, t, 1, 1, 1)
     assert out.last_loss < 1e-12 and not out.kept_best and out.kept_step == 2
 
 
 def test_a_run_that_goes_on_improving_keeps_its_last_weights():
-    run, result, watch = fitted(load_sample(DEFAULT_SAMPLE), "momentum", 0.01, kernel=3, steps=200)
-    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
+    run, result, seen = fitted(load_sample(DEFAULT_SAMPLE), "momentum", 0.01, kernel=3, steps=200)
+    out = keep_best(result, seen, run.inputs, run.targets, 1, run.padding, 1)
     assert not out.kept_best and out.kept_step == 200 and out.kept_loss == out.last_loss
     np.testing.assert_array_equal(out.result.weight, result.weight)
 
 
 def test_sgd_at_the_old_default_diverges_on_5x5_and_is_stopped_early_with_its_best():
     bars = load_sample("colour_bars")
-    run, result, watch = fitted(bars, "sgd", 0.05, steps=300)
-    assert watch.diverged and len(result.losses) == watch.diverged_step < 300 and result.stopped
-    out = keep_best(result, watch, run.inputs, run.targets, 1, run.padding, 1)
-    assert out.diverged and np.isfinite(out.result.weight).all()
-    assert out.kept_best and out.kept_loss < 0.01 * out.last_loss  # the weights from before the blow-up
+    run, result, seen = fitted(bars, "sgd", 0.05, steps=300)
+    assert result.diverged and len(result.losses) < 300  # the shared guard stopped it
+    out = keep_best(result, seen, run.inputs, run.targets, 1, run.padding, 1)
+    assert out.diverged == result.diverged and out.diverged_step == len(result.losses)
+    assert np.isfinite(out.result.weight).all()
+    assert out.kept_best and out.kept_loss < 0.1 * out.last_loss  # the weights from before the blow-up
+    assert out.kept_step in (guard_kept_step(result.losses), seen.best_step)
+    assert out.kept_step == 0  # here the guard's weights from before the first step: better than any seen since
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_each_optimisers_default_learning_rate_does_not_diverge(optimizer):
     for kernel in (5, 11):
-        *_, watch = fitted(load_sample("colour_bars"), optimizer, LEARN_DEFAULT_LR[optimizer], kernel=kernel,
-                           steps=150)
-        assert not watch.diverged, (optimizer, kernel)
+        _, result, _ = fitted(load_sample("colour_bars"), optimizer, LEARN_DEFAULT_LR[optimizer], kernel=kernel,
+                              steps=150)
+        assert not result.diverged, (optimizer, kernel)
 
 
 def test_a_new_optimiser_brings_its_learning_rate_unless_one_was_chosen():

@@ -1,7 +1,5 @@
 """What learn-a-filter says about a run, without Qt."""
 
-import math
-
 import numpy as np
 
 from convlab.core.filter_fit import FitResult
@@ -15,12 +13,12 @@ def a_run(**changes):
     return prepare_run(LearnSettings(**changes), image, "gray")
 
 
-def outcome(losses, steps=None, kept_step=None, kept_loss=None, last=None, diverged=0, stopped=False):
+def outcome(losses, kept_step=None, kept_loss=None, last=None, diverged="", stopped=False):
     r = FitResult(np.zeros((1, 1, 3, 3), np.float32), np.zeros(1, np.float32), list(losses), stopped)
-    n = len(losses) if steps is None else steps
+    n = len(losses)
     last = losses[-1] if last is None else last
     return FitOutcome(r, n, last, n if kept_step is None else kept_step, last if kept_loss is None else kept_loss,
-                      diverged, losses[-1] if diverged else math.nan)
+                      diverged)
 
 
 def test_a_run_that_ends_at_its_best_says_done_and_its_loss():
@@ -36,11 +34,11 @@ def test_a_run_that_ended_worse_names_the_best_step_and_its_loss():
 
 def test_a_diverged_run_says_so_with_the_learning_rate_to_try():
     run = a_run(optimizer="sgd", lr=0.05, kernel=5, padding=2)
-    text = run_text(outcome([0.4, 3.0, 500.0], kept_step=1, kept_loss=0.41, last=math.inf, diverged=3), run, None)
+    text = run_text(outcome([0.4, 3.0, 500.0], kept_step=1, kept_loss=0.41, diverged="the loss rose"), run, None)
     assert text.startswith("Diverged at step 3: the loss rose from 0.4 to 500, so the run was stopped")
     assert "best at step 1, loss 0.41" in text and "0.05 is too large for SGD on a 5x5 kernel: try 0.01" in text
     assert "inf" not in text.replace("infinite", "") and "nan" not in text
-    advice = diverged_text(outcome([0.4, 3.0, 500.0], diverged=3), run)
+    advice = diverged_text(outcome([0.4, 3.0, 500.0], diverged="the loss rose"), run)
     assert advice == "The run diverged at step 3: a learning rate of 0.05 is too large here; try 0.01."
 
 

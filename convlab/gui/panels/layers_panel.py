@@ -31,7 +31,7 @@ from convlab.core.layers import LAYER_TYPES
 from convlab.core.presets import LAYER_KINDS, model_presets
 
 from ..network_state import NetworkState
-from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, parse_setting  # noqa: F401 - parse_setting is re-exported for callers
+from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, focus_next_editor, parse_setting  # noqa: F401 - parse_setting is re-exported
 from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 
 COLUMNS = ("#", "layer", "settings", "output", "weights", "biases", "mult-adds", "RF", "jump")
@@ -198,6 +198,14 @@ class LayersPanel(QWidget):
     """Presets, input shape, the layer table with inline settings, and what keeps the model from training."""
 
     layerSelected = Signal(int)
+
+    def needed_width(self) -> int:
+        """The width that shows every column of the layer table without sideways scrolling."""
+        t = self.table
+        t.resizeColumnsToContents()
+        bar = t.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins()
+        return t.horizontalHeader().length() + 2 * t.frameWidth() + bar + margins.left() + margins.right() + 2
 
     def __init__(self, net: NetworkState, parent=None):
         super().__init__(parent)
@@ -484,6 +492,7 @@ class LayersPanel(QWidget):
                     editor = LayerSettingsEditor(i, entry)
                     editor.edited.connect(self.set_field)
                     editor.focused.connect(self.select_layer)
+                    editor.tabbed.connect(lambda i, f, step: focus_next_editor(t, COL_SETTINGS, i, f, step))
                     t.setCellWidget(i, COL_SETTINGS, editor)
                 editor.setToolTip(report.error if report.error_index == i else COLUMN_TIPS[COL_SETTINGS])
         # new editors may be wider or taller than the ones they replace

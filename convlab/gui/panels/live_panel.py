@@ -27,7 +27,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -50,6 +49,7 @@ from convlab.core.sources import (
     list_cameras,
 )
 
+from ..file_dialogs import dialogs
 from ..live import LivePipeline, LiveSource, format_stats, open_error_text
 from ..views.controls import DrawWhenShown, SteadyLabel
 from ..views.image_view import ImageView
@@ -76,6 +76,7 @@ class LivePanel(QWidget):
     message = Signal(str)  # for the status bar
     frameProcessed = Signal(object)  # the RGB uint8 frame (read-only) just shown everywhere
     liveChanged = Signal(bool)  # a source started (True) or stopped / ended (False)
+    drawRequested = Signal()  # the Draw button: the window shows the drawing pad, which becomes the source
 
     def __init__(self, lab, net, parent=None, *, capture_factory=None, probe_on_show: bool = True):
         super().__init__(parent)
@@ -159,6 +160,10 @@ class LivePanel(QWidget):
         self.snapshot_button = QPushButton("Snapshot...")
         self.snapshot_button.setToolTip("Save the current frame as a PNG file")
         self.snapshot_button.clicked.connect(self.snapshot_dialog)
+        self.draw_button = QPushButton("Draw")
+        self.draw_button.setToolTip("Draw a digit with the mouse or a pen on the drawing pad: it becomes the live "
+                                    "source (a running camera or video stops)")
+        self.draw_button.clicked.connect(self.drawRequested)
 
         g.addWidget(self.camera_combo, 0, 0)
         g.addWidget(self.find_button, 0, 1)
@@ -172,10 +177,11 @@ class LivePanel(QWidget):
         g.addWidget(self.mirror_check, 4, 1)
         g.addWidget(self.freeze_button, 5, 0)
         g.addWidget(self.snapshot_button, 5, 1)
+        g.addWidget(self.draw_button, 6, 0, 1, 2)
         self.status_label = QLabel("No live source. Start a camera, or open a video or an image folder.")
         self.status_label.setWordWrap(True)
         self.status_label.setToolTip("What is playing, or why it stopped")
-        g.addWidget(self.status_label, 6, 0, 1, 2)
+        g.addWidget(self.status_label, 7, 0, 1, 2)
 
         seen = QGroupBox("What the model sees")
         v = QVBoxLayout(seen)
@@ -307,12 +313,12 @@ class LivePanel(QWidget):
     # ------------------------------------------------------------------ other sources
 
     def open_video_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()), VIDEO_FILTER)
+        path = dialogs().open_file(self, "Open a video", VIDEO_FILTER)
         if path:
             self.open_video(path)
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", str(Path.home()))
+        path = dialogs().open_folder(self, "Open a folder of images")
         if path:
             self.open_folder(path)
 
@@ -440,8 +446,7 @@ class LivePanel(QWidget):
         if self.live is None or self.live.latest() is None:
             self._error("there is no frame to save yet: start a camera, a video or an image folder")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the frame", str(Path.home() / "snapshot.png"),
-                                              "PNG image (*.png)")
+        path = dialogs().save_file(self, "Save the frame", "snapshot.png", "PNG image (*.png)")
         if path:
             self.snapshot_to(path)
 

@@ -13,7 +13,6 @@ from PySide6.QtCore import QSignalBlocker, QSize, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -38,6 +37,7 @@ from convlab.core.settings import TrainSettings, limits
 from convlab.core.time_left import duration_text
 
 from ..captured_samples import shape_text
+from ..file_dialogs import dialogs
 from ..views.controls import DrawWhenShown, setting_spin, spin_box
 from ..views.training_views import (
     ClassBarsView,
@@ -366,7 +366,7 @@ class TrainingPanel(QWidget):
         return self.curves_dialog
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder", self.path_edit.text())
+        folder = dialogs().open_folder(self, "Choose the dataset folder")
         if folder:
             self.path_edit.setText(folder)
             self._path_edited()

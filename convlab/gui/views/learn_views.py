@@ -107,7 +107,7 @@ class TitledImageView(ImageView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if hasattr(self, "placeholder"):
+        if hasattr(self, "placeholder") and not getattr(self, "closed", False):  # closed: the scene is empty
             self._fit_title()
             self._place()
 
