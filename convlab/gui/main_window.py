@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStyle,
     QTabBar, QTabWidget, QWidget,
@@ -18,6 +18,7 @@ from convlab.core.presets import model_presets
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, explain_pixel, steady_levels
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
+from .app_icon import app_icon  # issue 16
 from .panels.filters_panel import FiltersPanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -37,7 +38,6 @@ from .views.feature_map_grid import FeatureMapGrid
 from .views.image_view import ImageView
 from .workers import BankWorker
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 OPEN_FILTER = ("Images and sessions (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.convlab);;"
                "ConvLab sessions (*.convlab);;" + IMAGE_FILTER)
@@ -65,9 +65,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.layout_version = LAYOUT_VERSION
         self.setWindowTitle(f"ConvLab {__version__}")
-        icon = RESOURCES / "icons" / "convlab.png"
-        if icon.exists():
-            self.setWindowIcon(QIcon(str(icon)))
+        self.setWindowIcon(app_icon())  # issue 16: the icon comes from package data
         self.setAcceptDrops(True)
         self.last_error = ""
         self._pinned = None  # (filter, y, x) clicked on the output
