@@ -1,15 +1,20 @@
 """Datasets for ConvLab: the in-memory :class:`Dataset`, synthetic toy
-datasets, MNIST-style IDX files and folders of images.
+datasets (gray digits and shapes, RGB colour shapes), MNIST-style IDX files,
+CIFAR-10's binary batches, folders of images, and downloads of the real sets
+(:mod:`.catalog`, :mod:`.download`).
 
 Conventions: images are float32 (N, C, H, W) in [0, 1] (before any
 normalisation), labels are int64 class indices.
 """
 
-from .dataset import Dataset
+from .cifar import CIFAR10_CLASSES, CIFARError, load_cifar10_folder, read_cifar_batch
+from .colour_shapes import COLOUR_SHAPE_CLASSES, synthetic_colour_shapes
+from .dataset import Dataset, split_indices
 from .digits import DIGIT_CLASSES, synthetic_digits
 from .folders import IMAGE_EXTENSIONS, load_image_folder
 from .idx import (
     FASHION_CLASSES,
+    KMNIST_CLASSES,
     MNIST_CLASSES,
     IDXError,
     load_mnist_folder,
@@ -20,6 +25,14 @@ from .shapes import SHAPE_CLASSES, synthetic_shapes
 
 __all__ = [
     "Dataset",
+    "split_indices",
+    "synthetic_colour_shapes",
+    "CIFARError",
+    "read_cifar_batch",
+    "load_cifar10_folder",
+    "CIFAR10_CLASSES",
+    "COLOUR_SHAPE_CLASSES",
+    "KMNIST_CLASSES",
     "synthetic_digits",
     "synthetic_shapes",
     "IDXError",
