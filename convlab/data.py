@@ -11,6 +11,7 @@ file is kept and the next download resumes it). No Qt is imported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 import time
@@ -126,7 +127,8 @@ def main(argv=None, out=None, err=None) -> int:
                       help=f"one or more of: {', '.join(CATALOG)}")
     down.add_argument("--folder", help="put the files here instead of the data folder (one dataset)")
     try:
-        args = ap.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # usage and errors
+            args = ap.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     if args.command == "list":

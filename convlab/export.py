@@ -15,6 +15,7 @@ No Qt is imported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -46,7 +47,8 @@ def main(argv=None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = parser().parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # usage and errors
+            args = parser().parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     target = Path(args.outdir)

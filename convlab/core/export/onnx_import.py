@@ -65,7 +65,7 @@ def import_onnx(path: str | os.PathLike) -> ImportedModel:
     except OSError as e:
         raise ONNXImportError(f"{name}: cannot read the file ({e.strerror or e})") from e
     try:
-        imported = import_onnx_bytes(data)
+        imported = import_onnx_bytes(data, folder=os.path.dirname(os.path.abspath(path)))
     except ONNXImportError as e:
         raise ONNXImportError(f"{name}: {e}") from None
     if not imported.name:
@@ -84,7 +84,34 @@ def _where(index: int, node) -> str:
     return f"node {index}{label} ({node.op_type})"
 
 
-def import_onnx_bytes(data: bytes) -> ImportedModel:
+def _load_external(init, folder: str | None) -> None:
+    """Bring a weight stored beside the model (PyTorch's exporter writes NAME.onnx.data) into it."""
+    info = {e.key: e.value for e in init.external_data}
+    location = info.get("location", "")
+    if folder is None:
+        raise ONNXImportError(f"the weight {init.name!r} is stored in a separate file ({location}); open the .onnx "
+                              "file itself, with that file beside it")
+    if not location or os.path.isabs(location) or ".." in location.replace("\\", "/").split("/"):
+        raise ONNXImportError(f"the weight {init.name!r} points at {location!r}, outside the model's folder")
+    path = os.path.join(folder, location)
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else None
+        with open(path, "rb") as f:
+            f.seek(offset)
+            raw = f.read(length if length is not None else MAX_BYTES + 1)
+    except (OSError, ValueError) as e:
+        raise ONNXImportError(f"the weight {init.name!r} is in {location}, which cannot be read ({e})") from None
+    if len(raw) > MAX_BYTES or (length is not None and len(raw) != length):
+        raise ONNXImportError(f"the weight {init.name!r}: {location} holds {len(raw):,} bytes at offset {offset:,}, "
+                              f"expected {length:,}" if length is not None else f"{location} is too large")
+    init.raw_data = raw
+    del init.external_data[:]
+    init.data_location = 0  # DEFAULT: the data is in the tensor now
+
+
+def import_onnx_bytes(data: bytes, folder: str | None = None) -> ImportedModel:
+    """An ONNX model from its bytes; ``folder`` is where weights stored in separate files are looked for."""
     try:
         onnx = require_onnx()
     except ExportError as e:
@@ -101,9 +128,11 @@ def import_onnx_bytes(data: bytes) -> ImportedModel:
     consts: dict[str, np.ndarray] = {}
     for init in graph.initializer:
         if init.data_location == onnx.TensorProto.EXTERNAL:
-            raise ONNXImportError(f"the weight {init.name!r} is stored in a separate file; save the model with its "
-                                  "weights inside (onnx.save(model, path, save_as_external_data=False))")
-        consts[init.name] = numpy_helper.to_array(init)
+            _load_external(init, folder)
+        try:
+            consts[init.name] = numpy_helper.to_array(init)
+        except (ValueError, TypeError) as e:
+            raise ONNXImportError(f"the weight {init.name!r} cannot be read ({e})") from None
     inputs = [i for i in graph.input if i.name not in consts]
     if len(inputs) != 1:
         raise ONNXImportError(f"the model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
@@ -248,7 +277,8 @@ class _Chain:
         return None
 
     def _name(self) -> str:
-        return self._meta().get("convlab_name", "") or self.proto.graph.name or ""
+        """ConvLab's own name for the model; "" for models made elsewhere (the caller names those)."""
+        return self._meta().get("convlab_name", "")
 
     # ---------------------------------------------------------------- operators
 
@@ -264,6 +294,7 @@ class _Chain:
             mode = self.const(index, node, 2, "training_mode")
             if bool(mode.reshape(-1)[0]):
                 raise ONNXImportError(f"{_where(index, node)}: dropout in training mode makes random outputs")
+        rate = _short_float(rate)
         if not 0.0 <= rate < 1.0:
             raise ONNXImportError(f"{_where(index, node)}: ratio {rate} must lie in [0, 1)")
         self.add({"type": "dropout", "rate": rate})
@@ -278,7 +309,7 @@ class _Chain:
         self.add({"type": "sigmoid"})
 
     def _op_LeakyRelu(self, index, node):
-        slope = float(_attrs(node).get("alpha", 0.01))
+        slope = _short_float(_attrs(node).get("alpha", 0.01))
         if not 0.0 <= slope <= 1.0:
             raise ONNXImportError(f"{_where(index, node)}: slope {slope} is outside [0, 1], ConvLab's leaky ReLU range")
         self.add({"type": "leaky_relu", "slope": slope})
@@ -481,6 +512,11 @@ class _Chain:
     def _op_Add(self, index, node):
         raise ONNXImportError(f"{_where(index, node)}: an addition that is not the bias of a MatMul; ConvLab has no "
                               "layer that adds")
+
+
+def _short_float(v) -> float:
+    """A float32 attribute as the shortest decimal that is the same float32 (0.3, not 0.30000001192092896)."""
+    return float(str(np.float32(v)))
 
 
 def _compact(p) -> int | list[int]:
