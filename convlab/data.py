@@ -18,7 +18,12 @@ import time
 
 from convlab.core.data.catalog import CATALOG
 from convlab.core.data.download import (
-    DownloadCancelled, DownloadError, DownloadProgress, dataset_folder, datasets_root, download_dataset,
+    DownloadCancelled,
+    DownloadError,
+    DownloadProgress,
+    dataset_folder,
+    datasets_root,
+    download_dataset,
     missing_files,
 )
 

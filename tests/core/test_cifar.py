@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from convlab.core.data.cifar import (
-    CIFAR10_ARCHIVE, CIFAR10_CLASSES, CIFAR10_FOLDER, RECORD, TEST_BATCHES, TRAIN_BATCHES, CIFARError,
-    load_cifar10_folder, read_cifar_batch,
+    CIFAR10_ARCHIVE,
+    CIFAR10_CLASSES,
+    CIFAR10_FOLDER,
+    RECORD,
+    TEST_BATCHES,
+    TRAIN_BATCHES,
+    CIFARError,
+    load_cifar10_folder,
+    read_cifar_batch,
 )
 
 

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from http_fixtures import FileServer
 
 from convlab import data as data_cli
 from convlab import export as export_cli
@@ -20,8 +21,6 @@ from convlab.core.export.safetensors_file import load_safetensors
 from convlab.core.model import Sequential
 from convlab.core.presets import model_preset
 from convlab.core.session import Session, save
-
-from http_fixtures import FileServer
 
 
 @pytest.fixture

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from http_fixtures import FileServer, closed_port
 
 from convlab.core.data import download as dl
 from convlab.core.data.catalog import CATALOG, RemoteDataset, RemoteFile
 from convlab.core.data.cifar import CIFAR10_FOLDER, load_cifar10_folder
 from convlab.core.data.idx import load_mnist_folder, write_idx
 from convlab.core.data.kinds import build_dataset
-
-from http_fixtures import FileServer, closed_port
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +126,7 @@ def test_complete_download_reports_progress_and_reads_back(mnist, tmp_path):
         assert (folder / name).read_bytes() == data
         assert not (folder / (name + ".part")).exists()
     assert reports[-1].done == reports[-1].total == ds.total_bytes
-    assert all(a.done <= b.done for a, b in zip(reports, reports[1:]))
+    assert all(a.done <= b.done for a, b in zip(reports, reports[1:], strict=False))
     assert {r.file_index for r in reports} == {1, 2, 3, 4} and reports[0].dataset == "MNIST"
     assert all(r.speed >= 0 for r in reports)
     data = load_mnist_folder(folder)
@@ -271,7 +270,7 @@ def test_offline_says_where_to_put_the_files(tmp_path):
         dl.download_dataset(ds)
     text = str(info.value)
     folder = dl.dataset_folder(ds)
-    assert text.startswith(f"no connection: put the four MNIST files (train-images-idx3-ubyte.gz, ")
+    assert text.startswith("no connection: put the four MNIST files (train-images-idx3-ubyte.gz, ")
     assert f" in {folder}, or choose a folder" in text
     # putting the files there by hand is all it takes
     folder.mkdir(parents=True, exist_ok=True)

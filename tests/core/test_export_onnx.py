@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_cases import export_cases
 
 from convlab.core.export.onnx_export import OPSET, export_onnx, onnx_model
 from convlab.core.export.recipe import ExportError, ExportRequest
 from convlab.core.model import Sequential
-
-from export_cases import export_cases
 
 onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx package (pip install 'convlab[onnx]')")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402

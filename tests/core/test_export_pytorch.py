@@ -17,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_cases import export_cases
 
 from convlab.core.data.idx import write_idx
 from convlab.core.export.pytorch import export_pytorch, model_source, train_source
 from convlab.core.export.recipe import ExportError, ExportRequest, TrainingRecipe, data_recipe
 from convlab.core.export.safetensors_file import SafetensorsError, load_safetensors, save_safetensors
 from convlab.core.model import Sequential
-
-from export_cases import export_cases
 
 CASES = export_cases()
 
@@ -72,7 +71,7 @@ def test_model_py_is_plain_readable_python(name):
     compile(text, "model.py", "exec")
     lines = [line for line in text.splitlines() if re.match(r"\s+nn\.\w+\(.*\),\s+# \d+: -> ", line)]
     assert len(lines) == len(model.layers)
-    for i, (line, layer) in enumerate(zip(lines, model.layers)):
+    for i, (line, layer) in enumerate(zip(lines, model.layers, strict=True)):
         assert f"# {i}: -> {'x'.join(map(str, layer.out_shape))}" in line
         params = sum(p.size for p in layer.params.values())
         if params:

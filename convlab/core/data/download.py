@@ -367,9 +367,11 @@ def download_dataset(dataset: str | RemoteDataset, folder: str | os.PathLike | N
             done_before += file.size
             report(index, file, 0, "")
             continue
+        def on_bytes(on_disk: int, url: str, i: int = index, f: RemoteFile = file) -> None:
+            report(i, f, on_disk, url)
+
         try:
-            download_file(ds.urls(file), where, file, cancel=cancel, timeout=timeout,
-                          on_bytes=lambda n, url, i=index, f=file: report(i, f, n, url))
+            download_file(ds.urls(file), where, file, cancel=cancel, timeout=timeout, on_bytes=on_bytes)
         except NoConnection as e:
             raise NoConnection(
                 f"no connection: put {ds.files_text()} in {where}, or choose a folder that holds them.\n"

@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from convlab import __version__
 
+from ..layers import AvgPool2d, Conv2d, Dropout, LeakyReLU, Linear, MaxPool2d
 from .recipe import ExportError, ExportRequest
 
 __all__ = ["OPSET", "require_onnx", "onnx_model", "export_onnx"]
@@ -63,7 +65,7 @@ def onnx_model(request: ExportRequest):
         kind = layer.type
         out = OUTPUT_NAME if i == len(model.layers) - 1 else f"x{i + 1}"
         name = f"{i}_{kind}"
-        if kind == "conv2d":
+        if isinstance(layer, Conv2d):
             ph, pw = layer.padding
             source = current
             pads = [ph, pw, ph, pw]
@@ -79,11 +81,12 @@ def onnx_model(request: ExportRequest):
             nodes.append(helper.make_node("Conv", inputs, [out], name=name, kernel_shape=_ints(layer.kernel),
                                           strides=_ints(layer.stride), pads=pads, dilations=_ints(layer.dilation),
                                           group=1))
-        elif kind in ("maxpool2d", "avgpool2d"):
+        elif isinstance(layer, (MaxPool2d, AvgPool2d)):
             ph, pw = layer.padding
-            attrs = {"kernel_shape": _ints(layer.kernel), "strides": _ints(layer.stride), "pads": [ph, pw, ph, pw],
+            attrs: dict[str, Any] = {"kernel_shape": _ints(layer.kernel), "strides": _ints(layer.stride),
+                                     "pads": [ph, pw, ph, pw],
                      "ceil_mode": 0}
-            if kind == "maxpool2d":
+            if isinstance(layer, MaxPool2d):
                 nodes.append(helper.make_node("MaxPool", [current], [out], name=name, **attrs))
             else:
                 nodes.append(helper.make_node("AveragePool", [current], [out], name=name, count_include_pad=1,
@@ -91,14 +94,14 @@ def onnx_model(request: ExportRequest):
         elif kind in ("relu", "tanh", "sigmoid"):
             op = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid"}[kind]
             nodes.append(helper.make_node(op, [current], [out], name=name))
-        elif kind == "leaky_relu":
+        elif isinstance(layer, LeakyReLU):
             nodes.append(helper.make_node("LeakyRelu", [current], [out], name=name, alpha=float(layer.slope)))
-        elif kind == "dropout":
+        elif isinstance(layer, Dropout):
             ratio = tensor(f"{i}.ratio", np.array(layer.rate, np.float32))
             nodes.append(helper.make_node("Dropout", [current, ratio], [out], name=name))
         elif kind == "flatten":
             nodes.append(helper.make_node("Flatten", [current], [out], name=name, axis=1))
-        elif kind == "linear":
+        elif isinstance(layer, Linear):
             inputs = [current, tensor(f"{i}.weight", layer.params["weight"].astype(np.float32))]
             if layer.use_bias:
                 inputs.append(tensor(f"{i}.bias", layer.params["bias"].astype(np.float32)))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -160,8 +161,8 @@ def _input_shape(value_info) -> tuple[int, ...]:
     if len(dims) not in (2, 4):
         raise ONNXImportError(f"the input {value_info.name!r} has {len(dims)} dimensions; ConvLab takes "
                               "N x C x H x W images (or N x features)")
-    rest = dims[1:]
-    if any(d is None or d < 1 for d in rest):
+    rest = [d for d in dims[1:] if d is not None and d >= 1]
+    if len(rest) != len(dims) - 1:
         raise ONNXImportError(f"the input {value_info.name!r} has shape {dims}: its sizes after the batch must be "
                               "fixed numbers")
     return tuple(int(d) for d in rest)
@@ -170,7 +171,7 @@ def _input_shape(value_info) -> tuple[int, ...]:
 class _Chain:
     """Walks a graph that is a single chain from the input to the output, building spec entries."""
 
-    def __init__(self, input_shape, consts, nodes, input_name, output_name, proto):
+    def __init__(self, input_shape, consts, nodes, input_name, output_name, proto) -> None:
         self.input_shape = input_shape
         self.consts = consts
         self.nodes = nodes
@@ -330,7 +331,8 @@ class _Chain:
     def _op_Flatten(self, index, node):
         axis = int(_attrs(node).get("axis", 1))
         if axis != 1:
-            raise ONNXImportError(f"{_where(index, node)}: flatten from axis {axis}; ConvLab flattens all but the batch")
+            raise ONNXImportError(f"{_where(index, node)}: flatten from axis {axis}; ConvLab flattens all but the "
+                                  "batch")
         self.add({"type": "flatten"})
 
     def _op_Reshape(self, index, node):
@@ -370,14 +372,14 @@ class _Chain:
             raise ONNXImportError(f"{_where(index, node)}: {mode} padding; ConvLab has zeros, reflect and replicate")
         self.pending_pad = (index, modes[mode], (pads[2], pads[3]))
 
-    def _symmetric_pads(self, index, node, a, kernel, stride, dilation) -> tuple[int, int]:
+    def _symmetric_pads(self, index, node, a: dict[str, Any], kernel, stride, dilation) -> tuple[int, int]:
         auto = a.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else str(auto)
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             if stride != (1, 1):
                 raise ONNXImportError(f"{_where(index, node)}: auto_pad {auto} with stride {stride}; save the model "
                                       "with explicit pads")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
             if any(t % 2 for t in total):
                 raise ONNXImportError(f"{_where(index, node)}: auto_pad {auto} pads {total} in all, which cannot be "
                                       "split evenly between the two sides")
@@ -439,8 +441,9 @@ class _Chain:
         entry = {"type": kind, "kernel": _compact(kernel), "stride": _compact(stride), "padding": _compact((ph, pw))}
         if int(a.get("ceil_mode", 0)):
             shape = self.shape()
-            floor = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(shape[1:], (ph, pw), kernel, stride)]
-            ceil = [-(-(n + 2 * p - k) // s) + 1 for n, p, k, s in zip(shape[1:], (ph, pw), kernel, stride)]
+            axes = list(zip(shape[1:], (ph, pw), kernel, stride, strict=True))
+            floor = [(n + 2 * p - k) // s + 1 for n, p, k, s in axes]
+            ceil = [-(-(n + 2 * p - k) // s) + 1 for n, p, k, s in axes]
             if floor != ceil:
                 raise ONNXImportError(f"{_where(index, node)}: ceil_mode rounds the output up to {ceil}; ConvLab "
                                       f"rounds down to {floor}")

@@ -24,7 +24,7 @@ import numpy as np
 
 from convlab import __version__
 
-from ..layers import Layer
+from ..layers import AvgPool2d, Conv2d, Dropout, Layer, LeakyReLU, Linear, MaxPool2d
 from .recipe import ExportError, ExportRequest
 from .safetensors_file import save_safetensors
 
@@ -39,8 +39,7 @@ def _pair(p: tuple[int, int]) -> str:
 
 def torch_layer(layer: Layer) -> str:
     """The nn module of one engine layer, as Python source (defaults left out)."""
-    kind = layer.type
-    if kind == "conv2d":
+    if isinstance(layer, Conv2d):
         args = [str(layer.in_shape[0]), str(layer.filters), f"kernel_size={_pair(layer.kernel)}"]
         if layer.stride != (1, 1):
             args.append(f"stride={_pair(layer.stride)}")
@@ -53,26 +52,26 @@ def torch_layer(layer: Layer) -> str:
         if layer.padding_mode != "zeros":
             args.append(f'padding_mode="{layer.padding_mode}"')
         return f"nn.Conv2d({', '.join(args)})"
-    if kind in ("maxpool2d", "avgpool2d"):
+    if isinstance(layer, (MaxPool2d, AvgPool2d)):
         args = [f"kernel_size={_pair(layer.kernel)}"]
         if layer.stride != layer.kernel:
             args.append(f"stride={_pair(layer.stride)}")
         if layer.padding != (0, 0):
             args.append(f"padding={_pair(layer.padding)}")
-        name = "MaxPool2d" if kind == "maxpool2d" else "AvgPool2d"  # AvgPool2d counts padding, as ConvLab
+        name = "MaxPool2d" if isinstance(layer, MaxPool2d) else "AvgPool2d"  # AvgPool2d counts padding, as ConvLab
         return f"nn.{name}({', '.join(args)})"
-    if kind == "linear":
+    if isinstance(layer, Linear):
         bias = "" if layer.use_bias else ", bias=False"
         return f"nn.Linear({layer.in_shape[0]}, {layer.units}{bias})"
-    if kind == "leaky_relu":
+    if isinstance(layer, LeakyReLU):
         return f"nn.LeakyReLU(negative_slope={layer.slope!r})"
-    if kind == "dropout":
+    if isinstance(layer, Dropout):
         return f"nn.Dropout(p={layer.rate!r})"
     simple = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()", "flatten": "nn.Flatten()",
               "softmax": "nn.Softmax(dim=1)"}
-    if kind in simple:
-        return simple[kind]
-    raise ExportError(f"{layer.where}: no PyTorch equivalent is known for {kind!r}")
+    if layer.type in simple:
+        return simple[layer.type]
+    raise ExportError(f"{layer.where}: no PyTorch equivalent is known for {layer.type!r}")
 
 
 def _shape(shape) -> str:
@@ -147,7 +146,8 @@ def train_source(request: ExportRequest) -> str:
         data_text = f"{data.title}, stored in data.safetensors; {data.note}"
     else:
         n_val = len(data.val_indices) if data.val_indices is not None else 0
-        val_text = f"the {n_val:,} samples ConvLab kept aside ({t.val_fraction:.0%}, seed {t.seed}), from split.safetensors"
+        val_text = (f"the {n_val:,} samples ConvLab kept aside ({t.val_fraction:.0%}, seed {t.seed}), "
+                    "from split.safetensors")
         data_text = f"{data.title}, read from {data.folder}"
     return Template((_TEMPLATES / "train.py.txt").read_text(encoding="utf-8")).substitute(
         title=request.name,

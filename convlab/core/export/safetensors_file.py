@@ -18,13 +18,13 @@ import numpy as np
 
 __all__ = ["SafetensorsError", "save_safetensors", "load_safetensors", "DTYPES"]
 
-DTYPES = {
+DTYPES: dict[str, np.dtype] = {
     "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
     "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"), "I8": np.dtype("i1"),
     "U8": np.dtype("u1"), "U16": np.dtype("<u2"), "U32": np.dtype("<u4"), "U64": np.dtype("<u8"),
     "BOOL": np.dtype("?"),
 }
-_CODES = {dt.newbyteorder("="): code for code, dt in DTYPES.items()}
+_CODES: dict[np.dtype, str] = {dt.newbyteorder("="): code for code, dt in DTYPES.items()}
 MAX_HEADER = 100 * 2**20
 
 
@@ -91,7 +91,7 @@ def load_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
     for key, entry in header.items():
         if not isinstance(entry, dict):
             raise SafetensorsError(f"{name}: entry {key!r} is not an object")
-        dtype = DTYPES.get(entry.get("dtype"))
+        dtype = DTYPES.get(str(entry.get("dtype")))
         shape = entry.get("shape")
         offsets = entry.get("data_offsets")
         if dtype is None:
@@ -101,7 +101,8 @@ def load_safetensors(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], di
             raise SafetensorsError(f"{name}: {key} has an invalid shape {shape!r}")
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1] <= len(data)):
-            raise SafetensorsError(f"{name}: {key} points at bytes {offsets!r}, outside the {len(data):,} bytes of data")
+            raise SafetensorsError(f"{name}: {key} points at bytes {offsets!r}, outside the {len(data):,} bytes "
+                                   "of data")
         need = math.prod(shape) * dtype.itemsize
         if offsets[1] - offsets[0] != need:
             raise SafetensorsError(f"{name}: {key} is {'x'.join(map(str, shape)) or 'a scalar'} {entry['dtype']} "
