@@ -28,14 +28,6 @@ from convlab.core.data.download import (
 )
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
-
-
 def progress_text(p: DownloadProgress) -> str:
     """'MNIST 2/4 train-labels-idx1-ubyte.gz: 4.1 MB of 11.6 MB (35%), 2.3 MB/s'."""
     speed = f", {human_bytes(p.speed)}/s" if p.speed > 0 else ""

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 
-
 EPILOG = """more commands (no window):
   convlab export --format pytorch|onnx LAB.convlab OUTDIR   export a saved lab's model (also: python -m convlab export)
   convlab data list | download mnist|fashion|kmnist|cifar10  the datasets (also: python -m convlab.data)

@@ -19,6 +19,7 @@ from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, display, expl
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
 from .app_icon import app_icon  # issue 16
+from .model_transfer import ModelTransfer  # issue 16
 from .panels.filters_panel import FiltersPanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.session = SessionController(self, autosave_dir)
         self.session.changed.connect(self._update_title)
         self._build_file_actions()
+        self.model_transfer = ModelTransfer(self, self.net, self.file_menu, before=self.act_autosave)  # issue 16
+        self.model_transfer.message.connect(lambda text: self.statusBar().showMessage(text, 10000))  # issue 16
         self.open_sample(DEFAULT_SAMPLE)
         self.state.undo_stack.clear()
         self.session.mark_clean()

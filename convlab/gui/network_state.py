@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
+from convlab.core.data.kinds import DOWNLOAD_KINDS, KIND_LABELS, build_dataset  # issue 16
 from convlab.core.model import Sequential, analyze_spec
 from convlab.core.preprocess import Preprocess, model_input
 from convlab.core.presets import model_preset, model_presets
@@ -33,6 +34,8 @@ DATASETS = {
     "folder": "Image folder (one subfolder per class)",
     "captured": "Captured from the camera",
 }
+# issue 16: the built-in RGB set and the downloadable ones (labels from core, the GUI's own kinds kept)
+DATASETS = {**KIND_LABELS, **{k: v for k, v in DATASETS.items() if k not in KIND_LABELS}}
 CLASS_NAME_MAX = 32  # characters in a captured class name
 
 
@@ -89,6 +92,8 @@ def load_dataset(settings: TrainSettings, input_shape, captured=None):
         if few:
             raise ValueError(f"every captured class needs at least 2 samples: {', '.join(few)}")
         ds = data.Dataset(x, y, list(classes), "captured")
+    elif s.dataset in DOWNLOAD_KINDS or s.dataset == "colour_shapes":  # issue 16: downloads, RGB shapes
+        ds = build_dataset(s.dataset, s.path, s.samples, s.seed, tuple(input_shape))  # issue 16
     elif s.dataset == "digits":
         ds = data.synthetic_digits(s.samples, seed=s.seed)
     elif s.dataset == "shapes":

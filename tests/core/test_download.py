@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import re
 import tarfile
 import threading
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_fixtures import cifar_archive, fixture_dataset, mnist_files
 from http_fixtures import FileServer, closed_port
 
 from convlab.core.data import download as dl
-from convlab.core.data.catalog import CATALOG, RemoteDataset, RemoteFile
+from convlab.core.data.catalog import CATALOG
 from convlab.core.data.cifar import CIFAR10_FOLDER, load_cifar10_folder
-from convlab.core.data.idx import load_mnist_folder, write_idx
+from convlab.core.data.idx import load_mnist_folder
 from convlab.core.data.kinds import build_dataset
 
 
@@ -31,48 +31,6 @@ def no_proxies_and_own_data_dir(monkeypatch, tmp_path):
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(dl.ENV_DATA_DIR, str(tmp_path / "appdata"))
-
-
-def idx_gz(array: np.ndarray, tmp_path, name: str) -> bytes:
-    path = tmp_path / name
-    write_idx(path, array)
-    return path.read_bytes()
-
-
-def mnist_files(tmp_path, n_train=40, n_test=10, seed=0) -> dict[str, bytes]:
-    rng = np.random.default_rng(seed)
-    files = {}
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        files[f"{prefix}-images-idx3-ubyte.gz"] = idx_gz(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), tmp_path,
-                                                        f"{prefix}-images-idx3-ubyte.gz")
-        files[f"{prefix}-labels-idx1-ubyte.gz"] = idx_gz((np.arange(n) % 10).astype(np.uint8), tmp_path,
-                                                        f"{prefix}-labels-idx1-ubyte.gz")
-    return files
-
-
-def cifar_batch(n: int, rng) -> bytes:
-    records = np.empty((n, 3073), np.uint8)
-    records[:, 0] = np.arange(n) % 10
-    records[:, 1:] = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-    return records.tobytes()
-
-
-def cifar_archive(per_batch=6, seed=0) -> bytes:
-    rng = np.random.default_rng(seed)
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin", "batches.meta.txt"]
-        for name in names:
-            data = b"airplane\n" if name.endswith(".txt") else cifar_batch(per_batch, rng)
-            info = tarfile.TarInfo(f"{CIFAR10_FOLDER}/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
-def fixture_dataset(base: RemoteDataset, files: dict[str, bytes], mirrors: list[str]) -> RemoteDataset:
-    remote = tuple(RemoteFile(name, len(data), hashlib.sha256(data).hexdigest()) for name, data in files.items())
-    return dataclasses.replace(base, files=remote, mirrors=tuple(mirrors))
 
 
 @pytest.fixture

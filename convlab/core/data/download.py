@@ -50,9 +50,11 @@ __all__ = [
     "datasets_root",
     "dataset_folder",
     "missing_files",
+    "partial_bytes",
     "is_downloaded",
     "download_dataset",
     "download_file",
+    "human_bytes",
 ]
 
 CHUNK = 64 * 1024
@@ -97,6 +99,17 @@ class DownloadProgress:
 
 
 ProgressCallback = Callable[[DownloadProgress], None]
+
+
+def human_bytes(n: float) -> str:
+    """'850 bytes', '4.1 kB', '11.6 MB', '170.1 MB' (decimal units, as the publishers give sizes)."""
+    if n < 1000:
+        return f"{n:,.0f} bytes"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000
+        if n < 1000 or unit == "GB":
+            break
+    return f"{n:,.1f} {unit}"
 
 
 # --------------------------------------------------------------------------- where files go
@@ -167,7 +180,7 @@ def _write_stamp(folder: Path, file: RemoteFile, path: Path) -> None:
         pass  # only a cache: the file is hashed again next time
 
 
-def _is_valid(folder: Path, file: RemoteFile, cancel=None) -> bool:
+def _is_valid(folder: Path, file: RemoteFile, cancel=None, check_sums: bool = True) -> bool:
     path = folder / file.name
     try:
         st = path.stat()
@@ -179,17 +192,36 @@ def _is_valid(folder: Path, file: RemoteFile, cancel=None) -> bool:
     if (isinstance(stamp, dict) and stamp.get("size") == st.st_size and stamp.get("mtime_ns") == st.st_mtime_ns
             and stamp.get("sha256") == file.sha256):
         return True
+    if not check_sums:
+        return True
     if _sha256(path, cancel) != file.sha256:
         return False
     _write_stamp(folder, file, path)
     return True
 
 
-def missing_files(dataset: str | RemoteDataset, folder: str | os.PathLike | None = None) -> list[RemoteFile]:
-    """The dataset's files not yet in ``folder`` with the right size and SHA-256."""
+def missing_files(dataset: str | RemoteDataset, folder: str | os.PathLike | None = None,
+                  check_sums: bool = True) -> list[RemoteFile]:
+    """The dataset's files not yet in ``folder`` with the right size and SHA-256.
+
+    ``check_sums=False`` only compares sizes for files not verified before (instant, for a status line).
+    """
     ds = dataset if isinstance(dataset, RemoteDataset) else remote_dataset(dataset)
     where = Path(folder) if folder is not None else dataset_folder(ds)
-    return [f for f in ds.files if not _is_valid(where, f)]
+    return [f for f in ds.files if not _is_valid(where, f, check_sums=check_sums)]
+
+
+def partial_bytes(dataset: str | RemoteDataset, folder: str | os.PathLike | None = None) -> int:
+    """Bytes waiting in ``.part`` files, which the next download resumes."""
+    ds = dataset if isinstance(dataset, RemoteDataset) else remote_dataset(dataset)
+    where = Path(folder) if folder is not None else dataset_folder(ds)
+    total = 0
+    for f in ds.files:
+        try:
+            total += (where / (f.name + ".part")).stat().st_size
+        except OSError:
+            pass
+    return total
 
 
 def is_downloaded(dataset: str | RemoteDataset, folder: str | os.PathLike | None = None) -> bool:

@@ -63,7 +63,7 @@ def _downloaded(kind: str, path: str) -> Dataset:
             raise ValueError(
                 f"{remote.title} is not downloaded yet ({len(missing)} of {len(remote.files)} files missing in "
                 f"{folder}): Download it (Training panel, or python -m convlab.data download {kind}), or choose "
-                f"a folder that holds {remote.files_text()}"
+                f"the folder that holds {remote.files_text()}"
             )
     if remote.reader == "cifar10":
         return load_cifar10_folder(folder, "train")

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
 
 from ..views.controls import out_of_sight, spin_box
 from ..network_state import DATASETS
+from .download_dialog import DownloadRow  # issue 16
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
-SYNTHETIC = ("digits", "shapes")
-FOLDER_KINDS = ("mnist", "fashion", "folder")
+SYNTHETIC = ("digits", "shapes", "colour_shapes")  # issue 16: + the built-in RGB set
+FOLDER_KINDS = ("mnist", "fashion", "kmnist", "cifar10", "folder")  # issue 16: + downloadable sets
 OPTIMIZERS = (("SGD", "sgd"), ("SGD with momentum", "momentum"), ("Adam", "adam"))
 ERROR_WORDS = ("cannot", "diverged", "failed", "error")
 
@@ -103,6 +104,8 @@ class TrainingPanel(QWidget):
         self.data_form.addRow("Samples", self.samples_spin)
         self.data_form.addRow("Validation", self.val_spin)
         self.data_form.addRow("", self.load_btn)
+        self.download_row = DownloadRow(net, self)  # issue 16: dataset downloads
+        self.data_form.addRow("", self.download_row)  # issue 16
         self.data_group = QGroupBox("Dataset")
         data_lay = QVBoxLayout(self.data_group)
         data_lay.addLayout(self.data_form)
