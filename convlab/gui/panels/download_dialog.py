@@ -364,7 +364,8 @@ class DownloadRow(QWidget):
             self.status_label.setText(text if complete else f"{text} (the folder above; clear it to use the "
                                                             "downloaded copy)")
         else:
-            self.status_label.setText(dataset_status(ds)[1])
+            complete, text = dataset_status(ds)
+            self.status_label.setText(text if complete else f"{text}: Download it, or Browse to a folder with its files")
 
     def open_dialog(self) -> DownloadDialog:
         if self.dialog is None:
