@@ -24,6 +24,7 @@ from convlab.core.data.download import (
     dataset_folder,
     datasets_root,
     download_dataset,
+    human_bytes,
     missing_files,
 )
 
