@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from convlab.core.data.catalog import CATALOG
+from convlab.core.data.remote import CATALOG
 from convlab.core.data.download import (
     DownloadCancelled,
     DownloadError,

@@ -10,7 +10,7 @@ import tarfile
 
 import numpy as np
 
-from convlab.core.data.catalog import RemoteDataset, RemoteFile
+from convlab.core.data.remote import RemoteDataset, RemoteFile
 from convlab.core.data.cifar import CIFAR10_FOLDER
 from convlab.core.data.idx import write_idx
 

@@ -16,7 +16,7 @@ from http_fixtures import FileServer
 from convlab import data as data_cli
 from convlab import export as export_cli
 from convlab.core.data import download as dl
-from convlab.core.data.catalog import CATALOG, RemoteFile
+from convlab.core.data.remote import CATALOG, RemoteFile
 from convlab.core.export.safetensors_file import load_safetensors
 from convlab.core.model import Sequential
 from convlab.core.presets import model_preset

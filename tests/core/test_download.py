@@ -20,7 +20,7 @@ from dataset_fixtures import cifar_archive, fixture_dataset, mnist_files
 from http_fixtures import FileServer, closed_port
 
 from convlab.core.data import download as dl
-from convlab.core.data.catalog import CATALOG
+from convlab.core.data.remote import CATALOG
 from convlab.core.data.cifar import CIFAR10_FOLDER, load_cifar10_folder
 from convlab.core.data.idx import load_mnist_folder
 from convlab.core.data.kinds import build_dataset

@@ -13,7 +13,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox
 
 from convlab.core.data import download as dl
-from convlab.core.data.catalog import CATALOG
+from convlab.core.data.remote import CATALOG
 from convlab.core.export.safetensors_file import load_safetensors
 from convlab.core.presets import model_preset
 from convlab.gui.network_state import DATASETS, NetworkState

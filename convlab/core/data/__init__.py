@@ -1,7 +1,7 @@
 """Datasets for ConvLab: the in-memory :class:`Dataset`, synthetic toy
 datasets (gray digits and shapes, RGB colour shapes), MNIST-style IDX files,
 CIFAR-10's binary batches, folders of images, and downloads of the real sets
-(:mod:`.catalog`, :mod:`.download`).
+(:mod:`.remote`, :mod:`.download`).
 
 Conventions: images are float32 (N, C, H, W) in [0, 1] (before any
 normalisation), labels are int64 class indices.

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from convlab import __version__
 
-from .catalog import RemoteDataset, RemoteFile, remote_dataset
+from .remote import RemoteDataset, RemoteFile, remote_dataset
 
 __all__ = [
     "DownloadError",

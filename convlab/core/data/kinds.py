@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .catalog import CATALOG, remote_dataset
+from .remote import CATALOG, remote_dataset
 from .cifar import load_cifar10_folder
 from .colour_shapes import synthetic_colour_shapes
 from .dataset import Dataset

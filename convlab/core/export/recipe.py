@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.catalog import CATALOG
+from ..data.remote import CATALOG
 from ..data.dataset import Dataset, split_indices
 from ..data.kinds import DOWNLOAD_KINDS, KIND_LABELS, SYNTHETIC_KINDS, build_dataset, data_folder
 from ..layers import SpecError

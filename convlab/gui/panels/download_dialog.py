@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.core.data.catalog import CATALOG, RemoteDataset
+from convlab.core.data.remote import CATALOG, RemoteDataset
 from convlab.core.data.download import (
     DownloadCancelled,
     DownloadError,

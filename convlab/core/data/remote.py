@@ -1,4 +1,4 @@
-"""The datasets ConvLab can download: where each is published, its files and their SHA-256.
+"""The datasets ConvLab can download (the "remote" ones): where each is published, its files and their SHA-256.
 
 Every file's size and SHA-256 are the ones the publishers' files are known by; they were taken
 from tensorflow/datasets' ``tensorflow_datasets/url_checksums/`` (``mnist.txt``,
