@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 
-from convlab.core.data.remote import CATALOG
 from convlab.core.data.download import (
     DownloadCancelled,
     DownloadError,
@@ -27,6 +26,7 @@ from convlab.core.data.download import (
     human_bytes,
     missing_files,
 )
+from convlab.core.data.remote import CATALOG
 
 
 def progress_text(p: DownloadProgress) -> str:

@@ -2,9 +2,11 @@
 
 :class:`ModelTransfer` adds the two submenus to a menu and does the work in a worker thread
 (building a synthetic dataset for train.py or reading a downloaded one takes a second or two).
-It takes what it needs from the lab's NetworkState through its public side: ``spec``,
-``preset_key``, ``view_model`` (the GUI thread's copy of the weights), ``settings``, ``dataset``
-with ``dataset_is_current()``, the captured samples, ``training`` and ``restore()``. The engine
+It takes what it needs from the lab's NetworkState through its public side: ``preset_key``,
+``report``, ``view_model`` (the GUI thread's copy of the weights), ``settings``, ``dataset`` with
+``dataset_is_current()``, the captured samples, ``training``, and for an import
+``write_session`` / ``prepare_restore`` / ``apply_restore`` (the model side replaced as a session
+part is, everything else kept). The engine
 work is :mod:`convlab.core.export`; this module only asks for paths and reports.
 
 Results and errors go to ``message`` (the status bar) and, as something a user must read, to a
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 from convlab.core.data.dataset import Dataset
 from convlab.core.export.recipe import ExportError, ExportRequest, TrainingRecipe, data_recipe
 from convlab.core.presets import model_presets
+from convlab.core.session import Session, SessionError
 
 __all__ = ["ModelTransfer"]
 
@@ -269,7 +272,18 @@ class ModelTransfer(QObject):
         if net.training != "idle":
             self._fail("training started while the model was read: stop it and import again")
             return
-        net.restore(imported.spec, None, imported.state, net.settings, [], [], [], None)
+        # the lab's model side as a session part, with the imported model in place of the current one
+        # (and no history: the curves and optimiser buffers were the old model's); the rest stays
+        lab = Session()
+        net.write_session(lab)
+        lab.model_spec, lab.model_preset, lab.model_state = imported.spec, None, dict(imported.state)
+        lab.optimizer_state, lab.history_steps, lab.history_epochs, lab.confusion = None, None, [], None
+        lab.selection = {**lab.selection, "unit": None}
+        try:
+            net.apply_restore(net.prepare_restore(lab))
+        except (SessionError, ValueError) as e:
+            self._fail(f"{os.path.basename(path)}: {e}")
+            return
         layers = len(imported.spec["layers"])
         text = f"imported {layers} layers with their weights from {os.path.basename(path)}"
         if imported.notes:

@@ -10,9 +10,9 @@ import tarfile
 
 import numpy as np
 
-from convlab.core.data.remote import RemoteDataset, RemoteFile
 from convlab.core.data.cifar import CIFAR10_FOLDER
 from convlab.core.data.idx import write_idx
+from convlab.core.data.remote import RemoteDataset, RemoteFile
 
 
 def idx_gz(array: np.ndarray, tmp_path, name: str) -> bytes:

@@ -7,9 +7,10 @@ import time
 import numpy as np
 
 from convlab.core.data import COLOUR_SHAPE_CLASSES, synthetic_colour_shapes
-from convlab.core.data.kinds import KIND_LABELS, SYNTHETIC_KINDS, build_dataset
+from convlab.core.data.catalog import DATASETS, SYNTHETIC_KINDS, load_dataset
 from convlab.core.model import Sequential
 from convlab.core.presets import model_preset
+from convlab.core.settings import TrainSettings
 from convlab.core.training import EpochResult, Trainer, check_model_fits
 
 
@@ -39,8 +40,8 @@ def test_several_thousand_are_quick_to_make():
 
 
 def test_it_is_a_built_in_kind():
-    assert "colour_shapes" in SYNTHETIC_KINDS and "RGB" in KIND_LABELS["colour_shapes"]
-    d = build_dataset("colour_shapes", samples=50, seed=0)
+    assert "colour_shapes" in SYNTHETIC_KINDS and "RGB" in DATASETS["colour_shapes"]
+    d = load_dataset(TrainSettings(dataset="colour_shapes", samples=100, seed=0), (3, 32, 32)).dataset
     assert d.input_shape == (3, 32, 32)
 
 

@@ -20,10 +20,11 @@ from dataset_fixtures import cifar_archive, fixture_dataset, mnist_files
 from http_fixtures import FileServer, closed_port
 
 from convlab.core.data import download as dl
-from convlab.core.data.remote import CATALOG
+from convlab.core.data.catalog import load_dataset
 from convlab.core.data.cifar import CIFAR10_FOLDER, load_cifar10_folder
 from convlab.core.data.idx import load_mnist_folder
-from convlab.core.data.kinds import build_dataset
+from convlab.core.data.remote import CATALOG
+from convlab.core.settings import TrainSettings
 
 
 @pytest.fixture(autouse=True)
@@ -308,9 +309,36 @@ def test_cifar10_download_and_read_from_the_archive(tmp_path):
 def test_downloaded_kinds_build_from_the_download_folder(mnist):
     ds, files, server = mnist
     with pytest.raises(ValueError) as info:
-        build_dataset("mnist")
+        load_dataset(TrainSettings(dataset="mnist"), (1, 28, 28))
     assert "not downloaded yet" in str(info.value) and "python -m convlab.data download mnist" in str(info.value)
     # the real catalogue entry checks the real checksums: put the fixture where they are not needed
     folder = dl.download_dataset(ds)
-    data = build_dataset("mnist", path=str(folder))
+    data = load_dataset(TrainSettings(dataset="mnist", path=str(folder)), (1, 28, 28)).dataset
     assert len(data) == 40 and data.name == "MNIST (train)"
+
+
+def test_cancel_is_seen_while_the_server_sends_nothing(tmp_path):
+    files = mnist_files(tmp_path, n_train=200)
+    name = "train-images-idx3-ubyte.gz"
+    server = FileServer({f"/a/{n}": d for n, d in files.items()}).start()
+    server.hold_after[f"/a/{name}"] = len(files[name]) // 2  # half, then silence (until released)
+    ds = fixture_dataset(CATALOG["mnist"], files, [server.url("/a/")])
+    cancel = dl.CancelFlag()
+    errors = []
+
+    def run():
+        try:
+            dl.download_dataset(ds, cancel=cancel)
+        except dl.DownloadError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        assert server.half_sent.wait(10)
+        cancel.set()  # the server still holds the connection open and silent
+        t.join(10)
+        assert not t.is_alive() and isinstance(errors[0], dl.DownloadCancelled)
+    finally:
+        server.stop()
+    assert (dl.dataset_folder(ds) / (name + ".part")).stat().st_size <= len(files[name]) // 2  # what arrived

@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 from export_cases import export_cases
 
+from convlab.core.data.catalog import load_dataset
 from convlab.core.data.idx import write_idx
 from convlab.core.export.pytorch import export_pytorch, model_source, train_source
 from convlab.core.export.recipe import ExportError, ExportRequest, TrainingRecipe, data_recipe
 from convlab.core.export.safetensors_file import SafetensorsError, load_safetensors, save_safetensors
 from convlab.core.model import Sequential
+from convlab.core.settings import TrainSettings
 
 CASES = export_cases()
 
@@ -116,14 +118,12 @@ def test_export_folder_for_a_synthetic_set_carries_its_samples(tmp_path):
 def test_export_folder_for_files_holds_the_same_split(tmp_path):
     folder = mnist_folder(tmp_path / "mnist")
     data = data_recipe("mnist", path=str(folder), seed=3, val_fraction=0.25)
-    from convlab.core.data.kinds import build_dataset
-
-    _, val = build_dataset("mnist", str(folder)).split(0.25, seed=3)
+    _, val = load_dataset(TrainSettings(dataset="mnist", path=str(folder)), (1, 28, 28)).dataset.split(0.25, seed=3)
     spec = CASES["preset_lenet5"]
     export_pytorch(ExportRequest(spec, model_of(spec).state_dict(), TrainingRecipe(seed=3, val_fraction=0.25), data),
                    tmp_path / "out")
     split, _ = load_safetensors(tmp_path / "out" / "split.safetensors")
-    full = build_dataset("mnist", str(folder))
+    full = load_dataset(TrainSettings(dataset="mnist", path=str(folder)), (1, 28, 28)).dataset
     np.testing.assert_array_equal(full.x[split["val_indices"]], val.x)
     assert str(folder) in (tmp_path / "out" / "train.py").read_text()
 

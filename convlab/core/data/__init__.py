@@ -12,15 +12,7 @@ from .colour_shapes import COLOUR_SHAPE_CLASSES, synthetic_colour_shapes
 from .dataset import Dataset, split_indices
 from .digits import DIGIT_CLASSES, synthetic_digits
 from .folders import IMAGE_EXTENSIONS, load_image_folder
-from .idx import (
-    FASHION_CLASSES,
-    KMNIST_CLASSES,
-    MNIST_CLASSES,
-    IDXError,
-    load_mnist_folder,
-    read_idx,
-    write_idx,
-)
+from .idx import FASHION_CLASSES, KMNIST_CLASSES, MNIST_CLASSES, IDXError, load_mnist_folder, read_idx, write_idx
 from .shapes import SHAPE_CLASSES, synthetic_shapes
 
 __all__ = [

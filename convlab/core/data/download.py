@@ -20,6 +20,7 @@ Standard library only (urllib); runs in any thread, reports through a plain call
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -46,6 +47,7 @@ __all__ = [
     "ChecksumMismatch",
     "DownloadCancelled",
     "DownloadProgress",
+    "CancelFlag",
     "data_home",
     "datasets_root",
     "dataset_folder",
@@ -312,15 +314,14 @@ def _fetch(url: str, part: Path, file: RemoteFile, on_bytes: Callable[[int, str]
                 f"{url}: the server offers {have + int(length):,} bytes of {file.name}, the catalogue says "
                 f"{file.size:,}", reached=True)
         received = 0
-        with open(part, mode) as out:
+        with open(part, mode) as out, _closing_on_cancel(cancel, _socket_of(response)):
             on_bytes(have, url)
             try:
                 while True:
-                    if cancel is not None and cancel.is_set():
-                        raise DownloadCancelled(f"download cancelled; {have:,} of {file.size:,} bytes of "
-                                                f"{file.name} are kept, and the next download resumes there")
-                    block = response.read(CHUNK)
+                    _check_cancel(cancel, have, file)
+                    block = response.read1(CHUNK)  # whatever has arrived, up to CHUNK
                     if not block:
+                        _check_cancel(cancel, have, file)
                         break
                     if have + len(block) > file.size:
                         raise _Attempt(f"{url}: the server sent more than the {file.size:,} bytes of "
@@ -329,12 +330,78 @@ def _fetch(url: str, part: Path, file: RemoteFile, on_bytes: Callable[[int, str]
                     have += len(block)
                     received += len(block)
                     on_bytes(have, url)
-            except (OSError, http.client.HTTPException) as e:
+            except (OSError, ValueError, http.client.HTTPException) as e:
                 out.flush()
-                raise _Attempt(f"{url}: the connection was lost after {have:,} of {file.size:,} bytes "
-                               f"({type(e).__name__}: {e})", reached=received > 0 or bool(have)) from None
+                _check_cancel(cancel, have, file)
+                what = f"no data for {timeout:.0f} s" if isinstance(e, TimeoutError) else f"{type(e).__name__}: {e}"
+                raise _Attempt(f"{url}: the connection was lost after {have:,} of {file.size:,} bytes ({what})",
+                               reached=received > 0 or bool(have)) from None
     if have < file.size:
         raise _Attempt(f"{url}: the connection ended after {have:,} of {file.size:,} bytes", reached=True)
+
+
+def _check_cancel(cancel, have: int, file: RemoteFile) -> None:
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"download cancelled; {have:,} of {file.size:,} bytes of {file.name} are kept, "
+                                "and the next download resumes there")
+
+
+def _socket_of(response):
+    """The socket under an HTTP response (None if this Python hides it)."""
+    raw = getattr(getattr(response, "fp", None), "raw", None)
+    sock = getattr(raw, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+@contextlib.contextmanager
+def _closing_on_cancel(cancel, sock):
+    """While reading, a CancelFlag that is set shuts the socket down, so a read waiting on a silent
+    server returns at once (a plain threading.Event is only looked at between reads)."""
+    watch = getattr(cancel, "watch", None)
+    if watch is None or sock is None:
+        yield
+        return
+
+    def close() -> None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: TLS state stays to the reader
+        except OSError:
+            pass
+
+    with watch(close):
+        yield
+
+
+class CancelFlag:
+    """A cancel flag for :func:`download_dataset`: like ``threading.Event``, and setting it also wakes a
+    read that waits on a silent server (the connection is shut down; what arrived is kept)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._closers: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        self._event.set()
+        with self._lock:
+            closers = list(self._closers)
+        for close in closers:
+            close()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    @contextlib.contextmanager
+    def watch(self, close: Callable[[], None]):
+        with self._lock:
+            self._closers.append(close)
+        try:
+            if self._event.is_set():
+                close()
+            yield
+        finally:
+            with self._lock:
+                self._closers.remove(close)
 
 
 def download_file(urls: list[str], folder: Path, file: RemoteFile, *, on_bytes: Callable[[int, str], None],
@@ -348,6 +415,7 @@ def download_file(urls: list[str], folder: Path, file: RemoteFile, *, on_bytes: 
     part = folder / (file.name + ".part")
     failures: list[_Attempt] = []
     for url in urls:
+        _check_cancel(cancel, part.stat().st_size if part.exists() else 0, file)
         try:
             _fetch(url, part, file, on_bytes, cancel, timeout)
         except _Attempt as e:
@@ -377,7 +445,7 @@ def download_file(urls: list[str], folder: Path, file: RemoteFile, *, on_bytes: 
 
 
 def download_dataset(dataset: str | RemoteDataset, folder: str | os.PathLike | None = None, *,
-                     progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                     progress: ProgressCallback | None = None, cancel: CancelFlag | threading.Event | None = None,
                      timeout: float = TIMEOUT) -> Path:
     """Make sure every file of ``dataset`` is in ``folder`` (default :func:`dataset_folder`), valid.
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.remote import CATALOG
+from ..data.catalog import DATASETS, DOWNLOAD_KINDS, SYNTHETIC_KINDS, data_folder, load_dataset
 from ..data.dataset import Dataset, split_indices
-from ..data.kinds import DOWNLOAD_KINDS, KIND_LABELS, SYNTHETIC_KINDS, build_dataset, data_folder
+from ..data.remote import CATALOG
 from ..layers import SpecError
 from ..model import Sequential, build_layers
+from ..settings import TrainSettings
 
 __all__ = ["TrainingRecipe", "DataRecipe", "ExportRequest", "ExportError", "data_recipe", "request_from_session"]
 
@@ -96,15 +97,16 @@ def data_recipe(kind: str, *, path: str = "", samples: int = 6000, seed: int = 0
     captured samples must be given this way); otherwise it is built here from the settings.
     """
     shape = tuple(int(v) for v in input_shape)
-    label = KIND_LABELS.get(kind, "captured samples" if kind == "captured" else kind)
+    label = DATASETS.get(kind, kind)
     if kind == "captured" and dataset is None:
         raise ExportError("the captured samples must be given to export them")
     if kind not in SYNTHETIC_KINDS and kind not in DOWNLOAD_KINDS and kind not in ("folder", "captured"):
         raise ExportError(f"unknown dataset {kind!r}")
     if dataset is None:
+        settings = TrainSettings(dataset=kind, path=path, samples=samples, seed=seed, val_fraction=val_fraction)
         try:
-            dataset = build_dataset(kind, path, samples, seed, shape)
-        except ValueError as e:
+            dataset = load_dataset(settings, shape).dataset
+        except (ValueError, OSError) as e:
             raise ExportError(f"cannot read the dataset for train.py: {e}") from e
     train_idx, val_idx = split_indices(dataset.y, len(dataset.classes), val_fraction, seed)
     classes = list(dataset.classes)

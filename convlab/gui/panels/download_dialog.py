@@ -15,7 +15,6 @@ reports, a few per second.
 
 from __future__ import annotations
 
-import threading
 import time
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -33,8 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.core.data.remote import CATALOG, RemoteDataset
 from convlab.core.data.download import (
+    CancelFlag,
     DownloadCancelled,
     DownloadError,
     DownloadProgress,
@@ -45,6 +44,7 @@ from convlab.core.data.download import (
     missing_files,
     partial_bytes,
 )
+from convlab.core.data.remote import CATALOG, RemoteDataset
 from convlab.gui.workers import ThreadWorker
 
 __all__ = ["DownloadWorker", "DownloadDialog", "DownloadRow", "dataset_status"]
@@ -63,7 +63,7 @@ class DownloadWorker(ThreadWorker):
         super().__init__()
         self.dataset = dataset
         self.folder = folder
-        self.cancel = threading.Event()
+        self.cancel = CancelFlag()  # also wakes a read that waits on a silent server
         self.min_interval = 1.0 / rate_hz
         self._last = 0.0
         self.latest: DownloadProgress | None = None
@@ -365,7 +365,8 @@ class DownloadRow(QWidget):
                                                             "downloaded copy)")
         else:
             complete, text = dataset_status(ds)
-            self.status_label.setText(text if complete else f"{text}: Download it, or Browse to a folder with its files")
+            hint = ": Download it, or Browse to a folder with its files"
+            self.status_label.setText(text if complete else text + hint)
 
     def open_dialog(self) -> DownloadDialog:
         if self.dialog is None:
