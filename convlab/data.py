@@ -23,17 +23,17 @@ from convlab.core.data.download import (
     dataset_folder,
     datasets_root,
     download_dataset,
-    human_bytes,
     missing_files,
 )
 from convlab.core.data.remote import CATALOG
+from convlab.core.sizes import format_bytes
 
 
 def progress_text(p: DownloadProgress) -> str:
     """'MNIST 2/4 train-labels-idx1-ubyte.gz: 4.1 MB of 11.6 MB (35%), 2.3 MB/s'."""
-    speed = f", {human_bytes(p.speed)}/s" if p.speed > 0 else ""
-    return (f"{p.dataset} {p.file_index}/{p.file_count} {p.file}: {human_bytes(p.done)} of "
-            f"{human_bytes(p.total)} ({100 * p.fraction:.0f}%){speed}")
+    speed = f", {format_bytes(p.speed)}/s" if p.speed > 0 else ""
+    return (f"{p.dataset} {p.file_index}/{p.file_count} {p.file}: {format_bytes(p.done)} of "
+            f"{format_bytes(p.total)} ({100 * p.fraction:.0f}%){speed}")
 
 
 def _list(out) -> int:
@@ -43,7 +43,7 @@ def _list(out) -> int:
         missing = missing_files(ds, folder) if folder.exists() else list(ds.files)
         state = "downloaded" if not missing else (
             "not downloaded" if len(missing) == len(ds.files) else f"{len(missing)} of {len(ds.files)} files missing")
-        print(f"\n{key:<8} {ds.title} - {human_bytes(ds.total_bytes)} in {len(ds.files)} file(s), {state}", file=out)
+        print(f"\n{key:<8} {ds.title} - {format_bytes(ds.total_bytes)} in {len(ds.files)} file(s), {state}", file=out)
         print(f"         {ds.description}", file=out)
         print(f"         {ds.homepage} ({ds.licence})", file=out)
         for mirror in ds.mirrors:

@@ -16,16 +16,17 @@ non-blocking message box (``last_box``).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from convlab.core.data.dataset import Dataset
 from convlab.core.export.recipe import ExportError, ExportRequest, TrainingRecipe, data_recipe
 from convlab.core.presets import model_presets
 from convlab.core.session import Session, SessionError
+
+from .file_dialogs import dialogs
 
 __all__ = ["ModelTransfer"]
 
@@ -163,12 +164,10 @@ class ModelTransfer(QObject):
 
     def ask_export_folder(self) -> str:
         """Where to write the PyTorch folder (tests replace this)."""
-        start = str(Path.home() / "convlab_pytorch")
-        return QFileDialog.getExistingDirectory(self.window, "Export to PyTorch: choose or create a folder", start)
+        return dialogs().open_folder(self.window, "Export to PyTorch: choose or create a folder")
 
     def ask_onnx_save_path(self) -> str:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export to ONNX", str(Path.home() / "model.onnx"),
-                                              ONNX_FILTER)
+        path = dialogs().save_file(self.window, "Export to ONNX", "model.onnx", ONNX_FILTER)
         if path and not path.lower().endswith(".onnx"):
             path += ".onnx"
         return path
@@ -244,8 +243,7 @@ class ModelTransfer(QObject):
             self.import_from(path)
 
     def ask_onnx_open_path(self) -> str:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Import an ONNX model", str(Path.home()), ONNX_FILTER)
-        return path
+        return dialogs().open_file(self.window, "Import an ONNX model", ONNX_FILTER)
 
     def import_from(self, path: str) -> bool:
         if self.net.training != "idle":

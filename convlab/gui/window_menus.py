@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from convlab import __version__
+from convlab.core.lessons import LESSONS
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
 from convlab.core.presets import LAYER_KINDS, model_presets
 from convlab.core.samples import SAMPLES
@@ -85,6 +87,8 @@ class WindowMenus:
         self.act_load_data = self._action("&Load Dataset", lambda: net.load_dataset(), None,
                                           "Build or read the dataset chosen in the Training panel")
         self.act_keys = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "List the keyboard shortcuts")
+        self.act_lessons = self._action("&Lessons", self.show_lessons, "F2",
+                                        "The course's ideas one by one, each set up in a fresh lab with steps to try")
         self.act_snapshot = self._action("Save &Snapshot...", self.live_panel.snapshot_dialog, "Ctrl+Shift+P",
                                          "Save the current live frame as a PNG file")
 
@@ -122,7 +126,7 @@ class WindowMenus:
         v.addAction(self.live_panel.freeze_action)
         v.addAction(self.act_snapshot)
         v.addSeparator()
-        for dock in self._docks():
+        for dock in (*self._docks(), self.lessons_dock):
             v.addAction(dock.toggleViewAction())
         v.addAction(self.act_reset_layout)
         m = mb.addMenu("&Model")
@@ -147,18 +151,56 @@ class WindowMenus:
                   self.act_load_data):
             t.addSeparator() if a is None else t.addAction(a)
         h = mb.addMenu("&Help")
+        h.addAction(self.act_lessons)
+        one = h.addMenu("Open &Lesson")
+        for les in LESSONS:
+            a = one.addAction(f"&{les.number}. {les.title}" if les.number < 10 else f"{les.number}. {les.title}")
+            a.setToolTip(les.idea)
+            a.setStatusTip(les.idea)
+            a.triggered.connect(lambda _=False, n=les.number: self.lessons.open(n))
+        self.lesson_menu = one
+        h.addSeparator()
         h.addAction(self.act_keys)
         h.addAction(self.act_about)
         self._update_recent_menu()
 
     def _build_toolbar(self) -> None:
+        """The workspace bar, then a steady toolbar: its texts never change length (Undo and Redo say
+        what they would undo in their tooltips and in the Edit menu), so no button ever moves."""
         self.addToolBar(Qt.TopToolBarArea, self.workspaces.bar)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toolbar = tb
-        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
-                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+        stack = self.state.undo_stack
+        self.tool_undo = self._action("Undo", stack.undo, None, "Nothing to undo")
+        self.tool_redo = self._action("Redo", stack.redo, None, "Nothing to redo")
+        self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+
+        stack.indexChanged.connect(self._follow_undo_stack)
+        stack.cleanChanged.connect(self._follow_undo_stack)
+        self._follow_undo_stack()
+        icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
+                 self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
+        for a, icon in icons.items():
+            a.setIcon(self.style().standardIcon(icon))
+        for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _follow_undo_stack(self, *_) -> None:
+        """The toolbar's Undo / Redo: enabled as the stack allows, what they would do in the tooltip."""
+        stack = self.state.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.tool_undo):  # the window is closing
+            return
+        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
+                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
+        for a, can, text, word, menu in rows:
+            a.setEnabled(can)
+            keys = menu.shortcut().toString(QKeySequence.NativeText)
+            tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""
@@ -177,6 +219,8 @@ class WindowMenus:
         f.insertSeparator(recent)
         f.insertAction(self.act_quit, self.act_autosave)
         f.insertSeparator(self.act_quit)
+        self.act_new.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        self.act_save.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
         self.toolbar.insertAction(self.act_open, self.act_new)
         self.toolbar.insertAction(self.act_paste, self.act_save)
         self._update_title()

@@ -21,6 +21,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QStyle, QToolBar, QToolButton
 
 WIDE = 1300  # px: from this window width on, the side docks sit beside the centre
+MATH_MIN = 330  # px: the filter math and the pixel explanation side by side need this much each
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,26 @@ WORKSPACES = {
     )
 }
 DEFAULT_WORKSPACE = "filters"
+BAR_STYLE = """
+QToolBar#toolbar-workspaces { spacing: 2px; }
+QToolBar#toolbar-workspaces QToolButton { padding: 3px 10px; border: 1px solid transparent; border-radius: 3px; }
+QToolBar#toolbar-workspaces QToolButton:hover { background: #eef2f7; border-color: #c8d1dc; }
+QToolBar#toolbar-workspaces QToolButton:checked { background: #dbe7f7; border-color: #6b8fc7; font-weight: bold; }
+"""
+
+
+def needed_width(dock: QDockWidget, panel) -> int:
+    """What a dock's panel needs to show every control without sideways scrolling (its own
+    ``needed_width()`` when it scrolls inside, else its minimum size, plus a scroll bar)."""
+    if hasattr(panel, "needed_width"):
+        return panel.needed_width() + 6
+    bar = dock.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    return panel.minimumSizeHint().width() + bar + 8
 
 
 def _width_for(dock: QDockWidget, panel, share: float, window_width: int, lo: int = 0, hi: int = 10_000) -> int:
     """A dock width: ``share`` of the window, at least what the panel needs without sideways scrolling."""
-    bar = dock.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-    need = panel.minimumSizeHint().width() + bar + 8
-    return max(need, lo, min(hi, round(share * window_width)))
+    return max(needed_width(dock, panel), lo, min(hi, round(share * window_width)))
 
 
 class Workspaces(QObject):
@@ -68,6 +82,7 @@ class Workspaces(QObject):
         self.bar.setObjectName("toolbar-workspaces")
         self.bar.setMovable(False)
         self.bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        self.bar.setStyleSheet(BAR_STYLE)
         self.group = QActionGroup(self)
         self.group.setExclusive(True)
         self.actions: dict[str, QAction] = {}
@@ -119,10 +134,9 @@ class Workspaces(QObject):
 
     def arrange(self, key: str) -> None:
         w = self.window
-        docks = w._docks()
-        for dock in docks:
+        for dock in w._docks():  # all stay in the layout (so a saved state covers every one), hidden
             dock.setFloating(False)
-            w.removeDockWidget(dock)
+            dock.hide()
         w.setCorner(Qt.BottomLeftCorner, Qt.BottomDockWidgetArea)
         w.setCorner(Qt.BottomRightCorner, Qt.BottomDockWidgetArea)
         getattr(self, f"_arrange_{key}")(w, max(w.width(), 800), max(w.height(), 600))
@@ -135,21 +149,29 @@ class Workspaces(QObject):
             dock.show()
 
     def _arrange_filters(self, w, width: int, height: int) -> None:
-        # the kernel editor on the right, full height; one row below the playground: source, math, pixel
+        # the kernel editor on the right, full height; one row below the playground: the image, the
+        # filter math and "how this value is made" (the last two as tabs when the row is narrow)
         w.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self._place(w, Qt.RightDockWidgetArea, w.filters_dock)
         self._place(w, Qt.BottomDockWidgetArea, w.source_dock)
         w.splitDockWidget(w.source_dock, w.math_dock, Qt.Horizontal)
-        w.splitDockWidget(w.math_dock, w.pixel_dock, Qt.Horizontal)
-        for dock in (w.math_dock, w.pixel_dock):
-            dock.show()
-        right = _width_for(w.filters_dock, w.filters_panel, 0.26, width, hi=460)
-        source = _width_for(w.source_dock, w.source_panel, 0.2, width - right, hi=340)
-        rest = max(width - right - source, 400)
+        w.math_dock.show()
+        right = _width_for(w.filters_dock, w.filters_panel, 0.24, width, hi=460)
+        source = needed_width(w.source_dock, w.source_panel)
+        rest = max(width - right - source, 300)
+        if rest >= 2 * MATH_MIN:
+            w.splitDockWidget(w.math_dock, w.pixel_dock, Qt.Horizontal)
+            w.pixel_dock.show()
+            math = max(MATH_MIN, rest // 2)
+            w.resizeDocks([w.source_dock, w.math_dock, w.pixel_dock], [source, math, rest - math], Qt.Horizontal)
+        else:
+            self._place(w, Qt.BottomDockWidgetArea, w.pixel_dock)
+            w.tabifyDockWidget(w.math_dock, w.pixel_dock)
+            w.math_dock.raise_()
+            math = rest
+            w.resizeDocks([w.source_dock, w.math_dock], [source, rest], Qt.Horizontal)
         w.resizeDocks([w.filters_dock], [right], Qt.Horizontal)
-        w.resizeDocks([w.source_dock, w.math_dock, w.pixel_dock], [source, rest // 2, rest - rest // 2],
-                      Qt.Horizontal)
-        below = max(w.source_panel.sizeHint().height(), w.math_panel.needed_height(rest // 2)) + 30
+        below = max(w.source_panel.sizeHint().height(), w.math_panel.needed_height(math)) + 28  # + the title
         w.resizeDocks([w.math_dock], [min(below, height // 3)], Qt.Vertical)
 
     def _arrange_network(self, w, width: int, height: int) -> None:
@@ -165,7 +187,7 @@ class Workspaces(QObject):
             self._place(w, Qt.BottomDockWidgetArea, w.training_dock)
             w.tabifyDockWidget(w.layers_dock, w.training_dock)
             w.layers_dock.raise_()
-        w.resizeDocks([w.layers_dock], [round(0.46 * height)], Qt.Vertical)
+        w.resizeDocks([w.layers_dock], [round(0.42 * height)], Qt.Vertical)
 
     def _arrange_learn(self, w, width: int, height: int) -> None:
         if width >= WIDE:

@@ -115,7 +115,7 @@ def test_data_list_and_download(tmp_path, monkeypatch):
         assert code == 0, err
         assert "KMNIST: ready in" in out and "100%" in err
         code, out, _ = run(data_cli.main, ["list"])
-        assert "KMNIST - 6.0 kB in 4 file(s), downloaded" in out
+        assert "KMNIST - 5.95 KB in 4 file(s), downloaded" in out
         server.files["/k/t10k-labels-idx1-ubyte.gz"] = b"x" * 50
         (dl.dataset_folder("kmnist") / "t10k-labels-idx1-ubyte.gz").unlink()
         code, _, err = run(data_cli.main, ["download", "kmnist"])

@@ -62,7 +62,7 @@ def test_download_shows_progress_and_reports_ready(qtbot, kmnist):
     assert key == "kmnist" and Path(folder) == dl.dataset_folder("kmnist")
     assert all((Path(folder) / n).read_bytes() == data for n, data in files.items())
     assert d.progress_bar.value() == 1000
-    assert " of " in d.progress_label.text() and "kB" in d.progress_label.text()
+    assert " of " in d.progress_label.text() and "KB" in d.progress_label.text()
     assert "ready" in d.status_label.text() and not d.cancel_btn.isEnabled()
     assert d.download_btn.text() == "Check Again" and not d.error_label.isVisibleTo(d)
 

@@ -18,7 +18,9 @@ import zlib
 
 import numpy as np
 
-from .dataset import Dataset
+from ..sizes import format_bytes
+from . import dataset as _dataset
+from .dataset import Dataset, DatasetError
 
 __all__ = [
     "CIFARError",
@@ -42,7 +44,7 @@ RECORD = 1 + 3 * SIDE * SIDE  # 3,073 bytes
 MAX_BATCH_BYTES = 64 * 2**20  # a real batch is 30,730,000 bytes
 
 
-class CIFARError(ValueError):
+class CIFARError(DatasetError):
     """A CIFAR-10 file or folder that is missing, unreadable or malformed."""
 
 
@@ -128,6 +130,13 @@ def load_cifar10_folder(folder: str | os.PathLike, kind: str = "train") -> Datas
     parts = [read_cifar_batch(raw.pop(n), n) for n in wanted]
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
-    x = images.astype(np.float32)
+    need = images.size * 4
+    if need > _dataset.MAX_DATASET_BYTES:
+        raise CIFARError(f"CIFAR-10 ({kind}): {len(images):,} images need {format_bytes(need)} as float32, more "
+                         f"than the {format_bytes(_dataset.MAX_DATASET_BYTES)} a dataset may take")
+    try:
+        x = images.astype(np.float32)
+    except MemoryError as e:
+        raise CIFARError(f"CIFAR-10 ({kind}): not enough memory for {len(images):,} images") from e
     np.divide(x, np.float32(255), out=x)
     return Dataset(x, labels, list(CIFAR10_CLASSES), name=f"CIFAR-10 ({kind})")

@@ -56,7 +56,6 @@ __all__ = [
     "is_downloaded",
     "download_dataset",
     "download_file",
-    "human_bytes",
 ]
 
 CHUNK = 64 * 1024
@@ -101,17 +100,6 @@ class DownloadProgress:
 
 
 ProgressCallback = Callable[[DownloadProgress], None]
-
-
-def human_bytes(n: float) -> str:
-    """'850 bytes', '4.1 kB', '11.6 MB', '170.1 MB' (decimal units, as the publishers give sizes)."""
-    if n < 1000:
-        return f"{n:,.0f} bytes"
-    for unit in ("kB", "MB", "GB"):
-        n /= 1000
-        if n < 1000 or unit == "GB":
-            break
-    return f"{n:,.1f} {unit}"
 
 
 # --------------------------------------------------------------------------- where files go

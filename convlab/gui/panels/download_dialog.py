@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -40,11 +39,12 @@ from convlab.core.data.download import (
     NoConnection,
     dataset_folder,
     download_dataset,
-    human_bytes,
     missing_files,
     partial_bytes,
 )
 from convlab.core.data.remote import CATALOG, RemoteDataset
+from convlab.core.sizes import format_bytes
+from convlab.gui.file_dialogs import dialogs
 from convlab.gui.workers import ThreadWorker
 
 __all__ = ["DownloadWorker", "DownloadDialog", "DownloadRow", "dataset_status"]
@@ -100,23 +100,23 @@ def dataset_status(dataset: RemoteDataset, folder: str | None = None) -> tuple[b
     where = folder or str(dataset_folder(dataset))
     missing = missing_files(dataset, where, check_sums=False)
     if not missing:
-        return True, f"{dataset.title} is here ({human_bytes(dataset.total_bytes)}) in {where}"
+        return True, f"{dataset.title} is here ({format_bytes(dataset.total_bytes)}) in {where}"
     waiting = partial_bytes(dataset, where)
     if waiting:
-        return False, (f"{dataset.title}: {human_bytes(waiting)} of {human_bytes(dataset.total_bytes)} downloaded; "
+        return False, (f"{dataset.title}: {format_bytes(waiting)} of {format_bytes(dataset.total_bytes)} downloaded; "
                        "Download resumes there")
     if len(missing) < len(dataset.files):
         return False, f"{dataset.title}: {len(missing)} of {len(dataset.files)} files missing in {where}"
-    return False, f"{dataset.title} is not downloaded yet ({human_bytes(dataset.total_bytes)})"
+    return False, f"{dataset.title} is not downloaded yet ({format_bytes(dataset.total_bytes)})"
 
 
 def progress_line(p: DownloadProgress) -> str:
-    speed = f" · {human_bytes(p.speed)}/s" if p.speed > 0 else ""
+    speed = f" · {format_bytes(p.speed)}/s" if p.speed > 0 else ""
     left = ""
     if p.speed > 0 and p.done < p.total:
         seconds = (p.total - p.done) / p.speed
         left = f" · about {seconds:.0f} s left" if seconds < 120 else f" · about {seconds / 60:.0f} min left"
-    return (f"{human_bytes(p.done)} of {human_bytes(p.total)}{speed}{left}\n"
+    return (f"{format_bytes(p.done)} of {format_bytes(p.total)}{speed}{left}\n"
             f"file {p.file_index} of {p.file_count}: {p.file}")
 
 
@@ -133,7 +133,7 @@ class DownloadDialog(QDialog):
 
         self.dataset_box = QComboBox()
         for k, ds in CATALOG.items():
-            self.dataset_box.addItem(f"{ds.title} ({human_bytes(ds.total_bytes)})", k)
+            self.dataset_box.addItem(f"{ds.title} ({format_bytes(ds.total_bytes)})", k)
         self.dataset_box.setToolTip("The dataset to download: each file is checked against its published SHA-256")
         if key in CATALOG:
             self.dataset_box.setCurrentIndex(self.dataset_box.findData(key))
@@ -306,7 +306,7 @@ class DownloadDialog(QDialog):
 
     def ask_folder(self) -> str:
         """The folder dialog (tests replace this)."""
-        return QFileDialog.getExistingDirectory(self, f"A folder holding {self.dataset.files_text()}", self.folder())
+        return dialogs().open_folder(self, f"A folder holding {self.dataset.files_text()}")
 
     def use_folder(self, folder: str) -> bool:
         """Take the dataset from ``folder`` if it holds every file, checked; else say what is missing."""

@@ -15,14 +15,11 @@ results live in the state, the drawing in ``views.learn_views.LearnViews``.
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -58,6 +55,7 @@ from convlab.core.settings import (
     limits,
 )
 
+from ..file_dialogs import dialogs
 from ..views.controls import spin_box
 from ..views.learn_views import LearnViews
 
@@ -116,7 +114,6 @@ class LearnPanel(QWidget):
         lay.addWidget(self._target_box())
         lay.addWidget(self._data_box())
         lay.addWidget(self._settings_box())
-        lay.addWidget(self._run_box())
         lay.addWidget(self._result_box())
         lay.addStretch(1)
         scroll = QScrollArea()
@@ -124,6 +121,12 @@ class LearnPanel(QWidget):
         scroll.setWidget(controls)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        column = QWidget()  # the settings scroll; Start, Pause, Stop and the progress always show below them
+        col = QVBoxLayout(column)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(scroll, 1)
+        col.addWidget(self._run_box())
+        scroll = column
 
         self.views = LearnViews(learn_state)
         for name in ("learned_view", "true_view", "best_view", "output_view", "target_view", "scale_label",
@@ -437,8 +440,7 @@ class LearnPanel(QWidget):
     # ------------------------------------------------------------------ the target picture
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Target image", os.path.dirname(self.state.target_path),
-                                              image_file_filter())
+        path = dialogs().open_file(self, "Target image", image_file_filter())
         if path:
             self.load_target_image(path)
 
