@@ -54,6 +54,7 @@ __all__ = [
     "colorize",
     "DEFAULT_MAX_PIXELS",
     "MAX_DECODE_BYTES",
+    "check_limits",
     "MAX_IMAGE_FILE_BYTES",
     "BIG_DECODE_BYTES",
 ]
@@ -190,6 +191,12 @@ def _check_limits(info: ImageInfo, max_pixels: int, max_bytes: int, name: str) -
 # ---------------------------------------------------------------------------
 # Decoding
 # ---------------------------------------------------------------------------
+
+def check_limits(info: ImageInfo, name: str = "the image") -> None:
+    """ImageError when decoding ``info``'s image would pass the pixel or memory limits (what
+    read_image would refuse), so a caller can refuse before handing the decode to a thread."""
+    _check_limits(info, DEFAULT_MAX_PIXELS, MAX_DECODE_BYTES, name)
+
 
 def _to_uint8(img: np.ndarray, name: str) -> np.ndarray:
     """8-bit samples, with no temporary larger than the image itself."""
