@@ -39,8 +39,8 @@ from .receptive_field import receptive_fields
 from .settings import MAX_SEED, Range, check_value
 
 __all__ = [
-    "Target", "AscentSettings", "AscentStep", "Baseline", "ClassMap", "MONOTONIC_ACTIVATIONS",
-    "check_target", "target_problem", "optimised_layer", "score_layers", "objective_gradient", "target_values",
+    "Target", "AscentSettings", "AscentStep", "Baseline", "ClassMap", "MONOTONIC_ACTIVATIONS", "check_target",
+    "target_problem", "unit_problem", "optimised_layer", "score_layers", "objective_gradient", "target_values",
     "field_size", "jitter_for", "start_image", "blur", "ascend", "noise_baseline", "class_gradient", "saliency_map",
     "occlusion_geometry", "patch_positions", "occlusion_map", "quadrant_share",
 ]
@@ -143,6 +143,17 @@ def target_problem(model: Sequential | None, target: Target) -> str:
         check_target(model, target)
     except ValueError as e:
         return str(e)
+    return ""
+
+
+def unit_problem(model: Sequential | None) -> str:
+    """Why the model has no filter units to look at ("" when it has): no model, a flat input, no conv layer."""
+    if model is None:
+        return "the model does not work yet"
+    if len(model.input_shape) != 3:
+        return f"the model takes a flat input of {model.input_shape[0]} values, not an image"
+    if not any(layer.type == "conv2d" for layer in model.layers):
+        return "the model has no convolution layer, so no filter to look at: add one in the layer table"
     return ""
 
 
@@ -407,7 +418,7 @@ def patch_positions(size: int, patch: int, stride: int) -> list[int]:
 
 
 def occlusion_map(model: Sequential, x: np.ndarray, class_index: int | None = None, patch: int | None = None,
-                  stride: int | None = None, fill: str = "mean", batch: int = 32) -> ClassMap:
+                  stride: int | None = None, fill: str = "mean", batch: int = 16) -> ClassMap:
     """How much the class score drops when a square patch of the input is covered (gradient-free).
 
     The patch (``fill`` "mean": each channel's mean of x, or "zero") slides over the input; each pixel's

@@ -27,6 +27,7 @@ from convlab.core.visualize import (
     optimised_layer,
     target_problem,
     target_values,
+    unit_problem,
 )
 
 H = 1e-6
@@ -240,3 +241,11 @@ def test_the_painted_picture_excites_the_target_far_more_than_noise(lenet_pair, 
     assert objective[0] - noise.mean >= 2.0 * (best - noise.mean), (objective[0], noise.mean, best)
     assert value[0] > float(noise.value.max())  # the layer's own output rises too
     assert steps[-1].objective > steps[0].objective
+
+
+def test_unit_problem_names_models_without_filters():
+    assert unit_problem(None) == "the model does not work yet"
+    assert unit_problem(Sequential.from_spec(model_preset("lenet5"))) == ""
+    mlp = Sequential.from_spec({"input": [1, 4, 4], "layers": [{"type": "flatten"}, {"type": "linear", "units": 2}]})
+    assert "no convolution layer" in unit_problem(mlp)
+    assert "flat input of 5 values" in unit_problem(Sequential.from_spec({"input": [5], "layers": []}))
