@@ -1,14 +1,17 @@
 """What it wants to see: the picture that excites a unit, a channel or a class most, and where a class
 looks in the current input.
 
-Top, *activation maximisation*: choose the target (the unit selected in a feature map, its whole
+Two pages, each in a scroll area of its own so the panel never makes the window taller or wider.
+
+"Paint what it wants to see" (activation maximisation): choose the target (the unit selected in a feature map, its whole
 channel, or a class score), press Start, and watch gradient ascent paint the picture from gray noise,
 with its objective curve against the noise baseline. The run works on a copy of the model taken at
 Start, in a worker thread (``visualize_worker.AscentWorker``); Stop ends it after the current step.
 
-Bottom, *saliency*: for the current input and the predicted (or a chosen) class, |d score / d input|
+"Where it looks" (saliency): for the current input and the predicted (or a chosen) class, |d score / d input|
 and the occlusion map (how much the score drops when a patch is covered), side by side, over the
-input or alone. They follow the input, in a worker thread, newest request first.
+input or alone. They follow the input while the page is in sight (``DrawWhenShown``), in a worker
+thread, one job at a time, the newest waiting request next.
 
 Every number comes from the engine (``convlab.core.visualize``); the panel only draws it.
 """
@@ -22,13 +25,15 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,7 +44,8 @@ from convlab.core.settings import default, limits
 from convlab.core.visualize import AscentSettings, Target, score_layers, target_problem, unit_problem
 
 from ..views.controls import DrawWhenShown, SteadyLabel, spin_box
-from ..views.image_view import DIVERGING, ImageView
+from ..views.heat_map_view import MapView
+from ..views.image_view import ImageView
 from ..visualize_worker import AscentWorker, SaliencyWorker, launch
 
 INPUT_RANGE = (0.0, 1.0)  # every model input the lab makes (core.preprocess.model_input, the datasets)
@@ -66,56 +72,15 @@ SETTING_LABELS = {"steps": "steps", "step_size": "step size", "decay": "L2 decay
 FLOAT_STEPS = {"step_size": (3, 0.005), "decay": (3, 0.005), "blur_sigma": (2, 0.1)}  # decimals, single step
 
 
-_ALPHA_LUTS: dict[bool, np.ndarray] = {}
+class _Page(QWidget):
+    """A page of the panel in a scroll area. It takes the area's height: its word-wrapped labels would
+    otherwise make the area ask for the height of every view's preferred size (heightForWidth)."""
 
+    def hasHeightForWidth(self) -> bool:
+        return False
 
-def _alpha_lut(signed: bool) -> np.ndarray:
-    """An RGBA table whose alpha rises with the value (signed: with its size), so 0 is transparent
-    (one object per kind, so an ImageItem given it again keeps its prepared colours)."""
-    if signed in _ALPHA_LUTS:
-        return _ALPHA_LUTS[signed]
-    if signed:
-        rgb = DIVERGING.getLookupTable(nPts=256, alpha=False)
-        alpha = np.abs(np.linspace(-230, 230, 256))
-    else:
-        rgb = pg.colormap.get("CET-L3").getLookupTable(nPts=256, alpha=False)
-        alpha = np.linspace(0, 230, 256)
-    table = np.ascontiguousarray(np.column_stack([rgb, alpha.astype(np.uint8)]), dtype=np.uint8)
-    return _ALPHA_LUTS.setdefault(signed, table)
-
-
-class MapView(ImageView):
-    """A map (H, W) drawn alone, or as a see-through heat map over the model input."""
-
-    def __init__(self, title: str, parent=None):
-        super().__init__(title, parent=parent)
-        self.heat = pg.ImageItem(axisOrder="row-major")
-        self.heat.setZValue(5)
-        self.heat.setVisible(False)
-        self.vb.addItem(self.heat)
-        self.map: np.ndarray | None = None  # the map last drawn
-        self.setMinimumSize(140, 140)
-
-    def show_map(self, heat: np.ndarray, levels: tuple[float, float], signed: bool, under: np.ndarray | None) -> None:
-        self.map = heat
-        if under is None:
-            self.heat.setVisible(False)
-            self.set_image(heat.astype(np.float32), levels=levels, signed=signed)
-            return
-        picture, picture_levels = input_picture(under)  # dimmed, so the heat stands out
-        if picture.ndim == 2:
-            self.set_image(picture, levels=(0.0, 1.8))
-        else:
-            self.set_image((picture * 0.55).astype(np.uint8))
-        self.heat.setLookupTable(_alpha_lut(signed))
-        self.heat.setImage(heat.astype(np.float32), autoLevels=False, levels=levels)
-        self.heat.setVisible(True)
-
-    def clear_map(self, title: str) -> None:
-        self.map = None
-        self.heat.setVisible(False)
-        self.clear_image()
-        self.set_title(title)
+    def heightForWidth(self, width: int) -> int:
+        return -1  # QScrollArea asks the layout, which says it has a height for width: say none
 
 
 class VisualizePanel(QWidget):
@@ -137,17 +102,20 @@ class VisualizePanel(QWidget):
         self._saliency_wanted = False  # a newer request waits for the running one
         self._target_text = ""  # the target of the current or last run, in words
 
-        split = QSplitter(Qt.Vertical)
-        split.addWidget(self._ascent_box())
-        split.addWidget(self._saliency_box())
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self._scrolled(self._ascent_page()), "Paint what it wants to see")
+        self.pages.addTab(self._scrolled(self._saliency_page()), "Where it looks")
+        self.pages.setTabToolTip(0, "Activation maximisation: the picture that excites a unit, a channel or a "
+                                    "class most, painted by gradient ascent from gray noise")
+        self.pages.setTabToolTip(1, "Saliency and occlusion: which pixels of the current input a class score "
+                                    "depends on")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(split)
+        lay.addWidget(self.pages)
 
         self.picture_drawing = DrawWhenShown(self.picture_view, self._draw_picture)
-        self.saliency_drawing = DrawWhenShown(self.saliency_group, self._request_saliency, stale=True)
+        self.saliency_drawing = DrawWhenShown(self.saliency_page, self._request_saliency, stale=True)
         net.specChanged.connect(self._model_changed)
         net.unitChanged.connect(self._sync_controls)
         net.datasetChanged.connect(self._model_changed)
@@ -159,9 +127,21 @@ class VisualizePanel(QWidget):
 
     # ------------------------------------------------------------------ building
 
-    def _ascent_box(self) -> QWidget:
-        box = QGroupBox("What it wants to see: activation maximisation")
-        v = QVBoxLayout(box)
+    @staticmethod
+    def _scrolled(page: QWidget) -> QScrollArea:
+        """A page that scrolls rather than make the inside panel (and the window) taller or wider."""
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.NoFrame)
+        area.setWidget(page)
+        return area
+
+    def _ascent_page(self) -> QWidget:
+        page = _Page()
+        h = QHBoxLayout(page)
+        h.setContentsMargins(4, 4, 4, 4)
+        controls = QVBoxLayout()
+        h.addLayout(controls)
         row = QHBoxLayout()
         row.addWidget(QLabel("Look at"))
         self.target_combo = QComboBox()
@@ -174,17 +154,9 @@ class VisualizePanel(QWidget):
         self.class_combo = QComboBox()
         self.class_combo.setToolTip("The class whose score the picture should raise")
         self.class_combo.currentIndexChanged.connect(self._sync_controls)
-        self.start_button = QPushButton("Start")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("End the run after the current step; the picture so far stays")
-        self.stop_button.clicked.connect(self.stop)
-        for w in (self.target_combo, self.class_combo):
-            row.addWidget(w)
-        row.addStretch(1)
-        row.addWidget(self.start_button)
-        row.addWidget(self.stop_button)
-        v.addLayout(row)
+        row.addWidget(self.target_combo, 1)
+        row.addWidget(self.class_combo)
+        controls.addLayout(row)
 
         grid = QGridLayout()
         self.setting_widgets: dict[str, QWidget] = {}
@@ -203,36 +175,49 @@ class VisualizePanel(QWidget):
                              step=50 if name == "steps" else 1)
             label = QLabel(SETTING_LABELS[name])
             label.setToolTip(SETTING_TIPS[name])
-            grid.addWidget(label, i // 4, 2 * (i % 4))
-            grid.addWidget(w, i // 4, 2 * (i % 4) + 1)
+            grid.addWidget(label, i // 2, 2 * (i % 2))
+            grid.addWidget(w, i // 2, 2 * (i % 2) + 1)
             self.setting_widgets[name] = w
         self.defaults_button = QPushButton("Defaults")
         self.defaults_button.setToolTip("Put every setting of the ascent back to its default")
         self.defaults_button.clicked.connect(self.reset_settings)
-        grid.addWidget(self.defaults_button, 1, 6, 1, 2)
-        v.addLayout(grid)
+        n = len(SETTING_TIPS)
+        grid.addWidget(self.defaults_button, n // 2, 2 * (n % 2), 1, 2)
+        controls.addLayout(grid)
 
-        prow = QHBoxLayout()
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("End the run after the current step; the picture so far stays")
+        self.stop_button.clicked.connect(self.stop)
+        self.time_label = QLabel(" ")
+        self.time_label.setToolTip("Time since the run started and its speed")
+        for w in (self.start_button, self.stop_button, self.time_label):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        controls.addLayout(buttons)
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("step %v of %m")
         self.progress_bar.setToolTip("Steps of the run so far")
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.time_label = QLabel(" ")
-        self.time_label.setToolTip("Time since the run started and its speed")
-        prow.addWidget(self.progress_bar, 1)
-        prow.addWidget(self.time_label)
-        v.addLayout(prow)
+        controls.addWidget(self.progress_bar)
+        self.status_label = SteadyLabel(" ")
+        self.status_label.setToolTip("What the run looks at, why it cannot start, or how it ended")
+        controls.addWidget(self.status_label)
+        controls.addStretch(1)
 
         views = QSplitter(Qt.Horizontal)
         self.picture_view = ImageView("the picture appears here")
         self.picture_view.setToolTip("The picture as gradient ascent paints it, from gray noise, in the input's "
                                      "own range (0 black .. 1 white)")
-        self.picture_view.setMinimumSize(160, 160)
+        self.picture_view.setMinimumSize(120, 120)
         self.curve_plot = pg.PlotWidget(background="w")
         self.curve_plot.setToolTip("The objective at every step (what the ascent raises). Gray: the mean and "
                                    "spread (one standard deviation) of the same objective for 20 pictures of "
                                    "random noise")
+        self.curve_plot.setMinimumSize(120, 120)
         self.curve_plot.setMenuEnabled(False)
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve_plot.setLabel("bottom", "step")
@@ -246,23 +231,21 @@ class VisualizePanel(QWidget):
             self.curve_plot.addItem(item)
         views.addWidget(self.picture_view)
         views.addWidget(self.curve_plot)
-        views.setSizes([300, 400])
-        v.addWidget(views, 1)
-        self.status_label = SteadyLabel(" ")
-        self.status_label.setToolTip("What the run looks at, why it cannot start, or how it ended")
-        v.addWidget(self.status_label)
-        return box
+        views.setSizes([400, 300])
+        h.addWidget(views, 1)
+        return page
 
-    def _saliency_box(self) -> QWidget:
-        self.saliency_group = box = QGroupBox("Where it looks: saliency of a class over the current input")
-        v = QVBoxLayout(box)
+    def _saliency_page(self) -> QWidget:
+        self.saliency_page = page = _Page()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         row.addWidget(QLabel("Class"))
         self.saliency_class_combo = QComboBox()
         self.saliency_class_combo.setToolTip("The class whose score the maps explain: the predicted one, or any")
         self.saliency_class_combo.currentIndexChanged.connect(self.saliency_drawing_request)
         self.fill_combo = QComboBox()
-        self.fill_combo.addItems(["cover with the mean", "cover with black (0)"])
+        self.fill_combo.addItems(["cover with the mean", "cover with 0 (black)"])
         self.fill_combo.setToolTip("What an occluding patch is filled with: each channel's mean of the input, or 0")
         self.fill_combo.currentIndexChanged.connect(self.saliency_drawing_request)
         self.over_check = QCheckBox("over the input")
@@ -285,8 +268,9 @@ class VisualizePanel(QWidget):
         v.addLayout(maps, 1)
         self.saliency_label = SteadyLabel(" ")
         self.saliency_label.setToolTip("The class the maps explain, its score, and the occlusion patches")
+        self.saliency_label.setMinimumHeight(2 * self.fontMetrics().lineSpacing() + 4)  # the page does not ask it
         v.addWidget(self.saliency_label)
-        return box
+        return page
 
     def saliency_drawing_request(self, *_) -> None:
         drawing = getattr(self, "saliency_drawing", None)
@@ -469,7 +453,7 @@ class VisualizePanel(QWidget):
             return
         picture, levels = input_picture(p.image)
         self.picture_view.set_image(picture, levels=levels)
-        self.picture_view.set_title(f"step {p.step} of {p.steps}: objective {p.objective:.4g}")
+        self.picture_view.set_title(f"step {p.step}: {p.objective:.4g}")
 
     def _release(self) -> None:
         w, self.worker = self.worker, None
@@ -607,5 +591,5 @@ class VisualizePanel(QWidget):
         self.saliency_label.label.setStyleSheet("")
         self.saliency_label.setText(
             f"Class {name} ({which}), score {sal.score:.4g} before the softmax. Occlusion: {occ.patch}x{occ.patch} "
-            f"patches every {occ.stride} px, filled with {fill}; the largest drop is {float(occ.map.max()):.4g} "
-            f"({r.ms:.0f} ms for both maps).")
+            f"patches every {occ.stride} px, filled with {fill}; largest drop {float(occ.map.max()):.4g}. "
+            f"{r.ms:.0f} ms")
