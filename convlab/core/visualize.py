@@ -241,8 +241,9 @@ class AscentSettings:
 
 @dataclass(frozen=True)
 class AscentStep:
-    """One step of the ascent: the objective and value of the (jittered) picture the step started from,
-    and the picture after the step (a copy, C x H x W in the input range)."""
+    """One step of the ascent: the picture after the step (a copy, C x H x W in the input range), its
+    objective and the target's own value, and the objective of the shifted picture the step's gradient
+    was taken at (jitter makes the two differ)."""
 
     step: int
     steps: int
@@ -250,6 +251,7 @@ class AscentStep:
     value: float
     image: np.ndarray = field(repr=False)
     elapsed: float  # seconds since the first step began
+    shifted_objective: float = float("nan")
 
 
 def field_size(model: Sequential, target: Target) -> int:
@@ -290,9 +292,9 @@ def ascend(model: Sequential, target: Target, settings: AscentSettings | None = 
     Each step: roll the picture by a random shift of up to ``jitter_for(...)`` pixels, take the objective's
     gradient there and roll it back, move the picture ``step_size`` along the gradient (scaled to a
     root-mean-square of 1), pull it towards the middle gray (``decay``), blur it every ``blur_every``
-    steps and clip it to ``value_range``. Seeded: the same settings give the same pictures.
-    A ValueError names what cannot work before the first step; a FloatingPointError a gradient
-    that stops being finite.
+    steps and clip it to ``value_range``; then one more forward pass gives the new picture's own
+    objective. Seeded: the same settings give the same pictures. A ValueError names what cannot work
+    before the first step; a FloatingPointError a gradient that stops being finite.
     """
     s = settings or AscentSettings()
     s.check()
@@ -308,7 +310,7 @@ def ascend(model: Sequential, target: Target, settings: AscentSettings | None = 
     for step in range(1, s.steps + 1):
         dy, dx = (int(v) for v in rng.integers(-jitter, jitter + 1, size=2)) if jitter else (0, 0)
         shifted = np.roll(x, (dy, dx), axis=(1, 2))
-        objective, value, grad = objective_gradient(model, shifted[None], target)
+        shifted_objective, _, grad = objective_gradient(model, shifted[None], target)
         g = np.roll(grad[0], (-dy, -dx), axis=(1, 2)).astype(np.float64)
         if not np.isfinite(g).all():
             raise FloatingPointError(f"step {step}: the gradient of {target.text(model)} is not finite")
@@ -321,7 +323,9 @@ def ascend(model: Sequential, target: Target, settings: AscentSettings | None = 
         if s.blur_every and step % s.blur_every == 0:
             x = blur(x, s.blur_sigma)
         np.clip(x, lo, hi, out=x)
-        yield AscentStep(step, s.steps, float(objective[0]), float(value[0]), x.copy(), time.perf_counter() - t0)
+        objective, value = target_values(model, x[None], target)  # of the picture itself, as shown
+        yield AscentStep(step, s.steps, float(objective[0]), float(value[0]), x.copy(), time.perf_counter() - t0,
+                         float(shifted_objective[0]))
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,10 @@ def test_ascent_is_seeded_stays_in_range_and_reports_every_step(lenet_pair):
         assert s.image.shape == (1, 28, 28) and s.image.dtype == m.dtype
         assert s.image.min() >= 0.0 and s.image.max() <= 1.0
     assert a[0].image is not a[1].image  # copies: a consumer may keep them
+    for s in a[::5]:  # the objective is the picture's own, as shown; the jittered one is beside it
+        objective, value = target_values(m, s.image[None], t)
+        assert (s.objective, s.value) == (pytest.approx(objective[0]), pytest.approx(value[0]))
+        assert np.isfinite(s.shifted_objective)
     assert [s.elapsed for s in a] == sorted(s.elapsed for s in a)
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QCheckBox, QComboBox, QProgressBar, QTabBar
 
 from convlab.core.data.digits import synthetic_digits
+from convlab.core.receptive_field import unit_box
 from convlab.core.visualize import AscentSettings, Target, ascend, occlusion_map, saliency_map, target_values
 from convlab.gui import visualize_worker
 from convlab.gui.panels.inside_panel import InsidePanel
@@ -134,11 +135,16 @@ def test_a_selected_unit_and_its_channel(qtbot, panel, net):
     assert panel.status_label.text() == "Ready: layer 4 (tanh) channel 2 at y 3, x 4."
     assert run(qtbot, panel) == "done"
     assert panel.run_info.optimised_layer == 3  # through the conv output the tanh only rises with
+    box = unit_box(net.view_model.layers, 4, 3, 4)
+    assert panel.field_box == box and len(panel.picture_view._overlays) == 1  # its field, drawn on the picture
+    r = panel.picture_view._overlays[0].rect()
+    assert (r.top(), r.left(), r.height(), r.width()) == (box.top, box.left, box.height, box.width)
     assert "layer 3's output; the unit's own value is" in panel.status_label.text()
     choose(panel, CHANNEL, steps=20)
     assert panel.target() == Target.whole_channel(4, 2)
     assert run(qtbot, panel) == "done"
     assert "layer 4 (tanh) channel 2, its mean over every position" in panel.status_label.text()
+    assert panel.field_box is None and panel.picture_view._overlays == []  # a channel has no one field
 
 
 def test_settings_reach_the_engine_and_come_back_to_their_defaults(panel):

@@ -24,9 +24,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -40,10 +38,11 @@ from PySide6.QtWidgets import (
 
 from convlab.core.display import input_picture
 from convlab.core.prediction import class_names
-from convlab.core.settings import default, limits
+from convlab.core.receptive_field import unit_box
 from convlab.core.visualize import AscentSettings, Target, score_layers, target_problem, unit_problem
 
-from ..views.controls import DrawWhenShown, SteadyLabel, spin_box
+from ..views.ascent_settings_form import AscentSettingsForm
+from ..views.controls import DrawWhenShown, SteadyLabel
 from ..views.heat_map_view import MapView
 from ..views.image_view import ImageView
 from ..visualize_worker import AscentWorker, SaliencyWorker, launch
@@ -51,25 +50,10 @@ from ..visualize_worker import AscentWorker, SaliencyWorker, launch
 INPUT_RANGE = (0.0, 1.0)  # every model input the lab makes (core.preprocess.model_input, the datasets)
 TARGETS = [("unit", "the selected unit"), ("channel", "its whole channel"), ("class", "a class score")]
 CURVE_COLOR = "#2563eb"
+BOX_COLOR = "#ff8c00"  # the unit's receptive field, as in the inside panel
 NOISE_COLOR = "#888888"
 ERROR_STYLE = "color: #b91c1c"
 
-SETTING_TIPS = {
-    "steps": "How many steps of gradient ascent to take",
-    "step_size": "How far each step moves the picture, as a share of the input range (the gradient is scaled "
-                 "to a root-mean-square of 1 first, so one step size suits fresh and trained models)",
-    "decay": "L2 decay: each step takes this share of every pixel's distance to the middle gray away, so "
-             "pixels the unit does not care about fade to gray instead of staying noisy",
-    "blur_every": "Blur the picture every this many steps (0: never); the finest noise, which excites a unit "
-                  "without looking like anything, is smoothed away",
-    "blur_sigma": "The blur's width (Gaussian sigma, pixels)",
-    "jitter": "Shift the picture by a random amount up to this many pixels before each step, so it must work "
-              "wherever it sits; never more than an eighth of the unit's receptive field",
-    "seed": "The seed of the starting noise and the jitter: the same seed paints the same picture",
-}
-SETTING_LABELS = {"steps": "steps", "step_size": "step size", "decay": "L2 decay", "blur_every": "blur every",
-                  "blur_sigma": "blur sigma", "jitter": "jitter (px)", "seed": "seed"}
-FLOAT_STEPS = {"step_size": (3, 0.005), "decay": (3, 0.005), "blur_sigma": (2, 0.1)}  # decimals, single step
 
 
 class _Page(QWidget):
@@ -101,6 +85,7 @@ class VisualizePanel(QWidget):
         self._saliency_job = 0
         self._saliency_wanted = False  # a newer request waits for the running one
         self._target_text = ""  # the target of the current or last run, in words
+        self.field_box = None  # the unit target's receptive field (a core UnitBox), drawn on the picture
 
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
@@ -158,32 +143,10 @@ class VisualizePanel(QWidget):
         row.addWidget(self.class_combo)
         controls.addLayout(row)
 
-        grid = QGridLayout()
-        self.setting_widgets: dict[str, QWidget] = {}
-        for i, name in enumerate(SETTING_TIPS):
-            r = limits(AscentSettings, name)
-            if name in FLOAT_STEPS:
-                w = QDoubleSpinBox()
-                w.setDecimals(FLOAT_STEPS[name][0])
-                w.setRange(r.lo, r.hi)
-                w.setSingleStep(FLOAT_STEPS[name][1])
-                w.setValue(default(AscentSettings, name))
-                w.setKeyboardTracking(False)
-                w.setToolTip(SETTING_TIPS[name])
-            else:
-                w = spin_box(int(r.lo), int(r.hi), int(default(AscentSettings, name)), SETTING_TIPS[name],
-                             step=50 if name == "steps" else 1)
-            label = QLabel(SETTING_LABELS[name])
-            label.setToolTip(SETTING_TIPS[name])
-            grid.addWidget(label, i // 2, 2 * (i % 2))
-            grid.addWidget(w, i // 2, 2 * (i % 2) + 1)
-            self.setting_widgets[name] = w
-        self.defaults_button = QPushButton("Defaults")
-        self.defaults_button.setToolTip("Put every setting of the ascent back to its default")
-        self.defaults_button.clicked.connect(self.reset_settings)
-        n = len(SETTING_TIPS)
-        grid.addWidget(self.defaults_button, n // 2, 2 * (n % 2), 1, 2)
-        controls.addLayout(grid)
+        self.settings_form = AscentSettingsForm()
+        self.setting_widgets = self.settings_form.widgets
+        self.defaults_button = self.settings_form.defaults_button
+        controls.addWidget(self.settings_form)
 
         buttons = QHBoxLayout()
         self.start_button = QPushButton("Start")
@@ -211,7 +174,8 @@ class VisualizePanel(QWidget):
         views = QSplitter(Qt.Horizontal)
         self.picture_view = ImageView("the picture appears here")
         self.picture_view.setToolTip("The picture as gradient ascent paints it, from gray noise, in the input's "
-                                     "own range (0 black .. 1 white)")
+                                     "own range (0 black .. 1 white). Orange: the unit's receptive field; pixels "
+                                     "outside it do not move the unit and fade to gray")
         self.picture_view.setMinimumSize(120, 120)
         self.curve_plot = pg.PlotWidget(background="w")
         self.curve_plot.setToolTip("The objective at every step (what the ascent raises). Gray: the mean and "
@@ -350,8 +314,7 @@ class VisualizePanel(QWidget):
                                      "Paint the picture that excites the target most, starting from gray noise")
         self.stop_button.setEnabled(running)
         self.target_combo.setEnabled(not running)
-        for w in (*self.setting_widgets.values(), self.defaults_button):
-            w.setEnabled(not running)
+        self.settings_form.setEnabled(not running)
         if not running:
             self._set_status(reason or self._ready_text(), error=bool(reason))
 
@@ -366,13 +329,7 @@ class VisualizePanel(QWidget):
         self.status_label.setText(text)
 
     def settings(self) -> AscentSettings:
-        values = {name: w.value() for name, w in self.setting_widgets.items()}
-        return AscentSettings(**{k: (int(v) if isinstance(default(AscentSettings, k), int) else float(v))
-                                 for k, v in values.items()})
-
-    def reset_settings(self) -> None:
-        for name, w in self.setting_widgets.items():
-            w.setValue(default(AscentSettings, name))
+        return self.settings_form.settings()
 
     # ------------------------------------------------------------------ the run
 
@@ -396,6 +353,7 @@ class VisualizePanel(QWidget):
         self.curve.setData([], [])
         for item in (self.noise_band, self.noise_line):
             item.setVisible(False)
+        self._draw_field(target)
         self.progress_bar.setRange(0, settings.steps)
         self.progress_bar.setValue(0)
         self.time_label.setText(" ")
@@ -403,6 +361,17 @@ class VisualizePanel(QWidget):
         self._set_status(f"Painting what {self._target_text} wants to see...")
         launch(worker)
         return True
+
+    def _draw_field(self, target: Target) -> None:
+        """The receptive field of a unit target on the picture (the engine's box)."""
+        view, m = self.picture_view, self.net.view_model
+        view.clear_overlay()
+        self.field_box = None
+        if target.kind == "unit" and m is not None and len(m.layers[target.layer].out_shape) == 3:
+            box = unit_box(m.layers, target.layer, target.y, target.x)
+            self.field_box = box
+            view.add_box(box.top, box.left, box.height, box.width, BOX_COLOR,
+                         Qt.DashLine if box.reaches_padding else Qt.SolidLine, z=12)
 
     def stop(self) -> None:
         if self.worker is not None:
