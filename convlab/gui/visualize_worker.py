@@ -76,6 +76,7 @@ class RunInfo:
     noise baseline to compare with."""
 
     optimised_layer: int
+    optimised_type: str  # that layer's type ("conv2d", ...)
     jitter: int
     baseline: Baseline
 
@@ -114,7 +115,8 @@ class AscentWorker(ThreadWorker):
     def _ascend(self) -> AscentResult:
         m, t = self.model, self.target
         baseline = noise_baseline(m, t, seed=self.settings.seed, value_range=self.value_range)
-        self.started_run.emit(RunInfo(optimised_layer(m, t), jitter_for(m, t, self.settings.jitter), baseline))
+        layer = optimised_layer(m, t)
+        self.started_run.emit(RunInfo(layer, m.layers[layer].type, jitter_for(m, t, self.settings.jitter), baseline))
         last_report, since, report = float("-inf"), [], None
         mark_t, mark_step = time.perf_counter(), 0
         step = None

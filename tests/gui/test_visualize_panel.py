@@ -260,3 +260,23 @@ def test_a_model_that_does_not_build_disables_everything(qtbot, panel, net):
     assert panel.status_label.text().startswith("the model does not work yet: layer 0 (conv2d)")
     assert panel.saliency_label.text() == "No saliency: the model does not work yet"
     assert not any(panel.target_combo.model().item(i).isEnabled() for i in range(3))
+
+
+def test_a_run_outlives_its_panel_safely(qtbot, net):
+    """The panel may go while a run is on (the window closed): the worker is kept until its thread ends,
+    and stopping every run (the application quitting) waits for it."""
+    held = [VisualizePanel(net)]
+    p = held[0]
+    choose(p, CLASS, steps=5000)
+    assert p.start()
+    worker = p.worker
+    qtbot.waitUntil(lambda: held[0].last_progress is not None, timeout=WAIT)
+    gone = []
+    p.destroyed.connect(lambda *_: gone.append(True))
+    p.deleteLater()
+    del p
+    held.clear()  # no Python reference to the panel (or through it, the worker) is left
+    qtbot.waitUntil(lambda: bool(gone), timeout=WAIT)
+    assert worker in visualize_worker.running_workers() and worker.is_running()
+    visualize_worker.stop_all()
+    assert not worker.is_running() and visualize_worker.running_workers() == []

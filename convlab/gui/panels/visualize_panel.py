@@ -85,6 +85,7 @@ class VisualizePanel(QWidget):
         self._saliency_job = 0
         self._saliency_wanted = False  # a newer request waits for the running one
         self._target_text = ""  # the target of the current or last run, in words
+        self._run_target: Target | None = None
         self.field_box = None  # the unit target's receptive field (a core UnitBox), drawn on the picture
 
         self.pages = QTabWidget()
@@ -155,7 +156,7 @@ class VisualizePanel(QWidget):
         self.stop_button.setToolTip("End the run after the current step; the picture so far stays")
         self.stop_button.clicked.connect(self.stop)
         self.time_label = QLabel(" ")
-        self.time_label.setToolTip("Time since the run started and its speed")
+        self.time_label.setToolTip("Time since the run started and its steps per second so far")
         for w in (self.start_button, self.stop_button, self.time_label):
             buttons.addWidget(w)
         buttons.addStretch(1)
@@ -319,7 +320,7 @@ class VisualizePanel(QWidget):
             self._set_status(reason or self._ready_text(), error=bool(reason))
 
     def _ready_text(self) -> str:
-        if self.result is not None:
+        if self.result is not None and self.target() == self._run_target:
             return self._result_text()
         target = self.target()
         return f"Ready: {target.text(self.net.view_model)}." if target is not None else " "
@@ -349,6 +350,7 @@ class VisualizePanel(QWidget):
         worker.failed.connect(self._on_failed)
         self.worker, self.result, self.last_progress, self.run_info = worker, None, None, None
         self._target_text = target.text(self.net.view_model)
+        self._run_target = target
         self._curve_x, self._curve_y = [], []
         self.curve.setData([], [])
         for item in (self.noise_band, self.noise_line):
@@ -396,13 +398,12 @@ class VisualizePanel(QWidget):
         self.noise_line.setValue(b.mean)
         for item in (self.noise_band, self.noise_line):
             item.setVisible(True)
-        m = self.net.view_model
         target = self.worker.target if self.worker is not None else None
-        if target is not None and m is not None and target.kind != "class" and info.optimised_layer != target.layer:
-            layer = m.layers[info.optimised_layer] if info.optimised_layer < len(m.layers) else None
-            through = f"layer {info.optimised_layer} ({layer.type if layer else '?'})"
-            self._set_status(f"Painting what {self._target_text} wants to see, through its input ({through}'s "
-                             f"output: the activation only rises with it); jitter {info.jitter} px...")
+        through = ""
+        if target is not None and target.kind != "class" and info.optimised_layer != target.layer:
+            through = (f" through its input (layer {info.optimised_layer} ({info.optimised_type})'s output: the "
+                       "activation only rises with it)")
+        self._set_status(f"Painting what {self._target_text} wants to see{through}; jitter {info.jitter} px...")
 
     def _on_progress(self, p) -> None:
         if not self._current():
@@ -413,7 +414,8 @@ class VisualizePanel(QWidget):
             self._curve_y.append(objective)
         self.curve.setData(np.asarray(self._curve_x, float), np.asarray(self._curve_y, float))
         self.progress_bar.setValue(p.step)
-        self.time_label.setText(f"{p.elapsed:.1f} s, {p.steps_per_second:,.0f} steps/s")
+        rate = p.step / p.elapsed if p.elapsed > 0 else 0.0
+        self.time_label.setText(f"{p.elapsed:.1f} s, {rate:,.0f} steps/s")
         self.picture_drawing.request()
 
     def _draw_picture(self) -> None:
