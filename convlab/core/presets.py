@@ -2,19 +2,21 @@
 built-in dataset each one trains on out of the box.
 
     fitting_datasets((1, 28, 28), 10)   # ["digits", "shapes"]: digits has 10 classes, shapes 6
-    fitting_datasets((3, 32, 32), 10)   # []: no built-in set has colour images (yet)
+    fitting_datasets((3, 32, 32), 10)   # ["colour_shapes"]: the built-in RGB set
+
+The files ship as package data (:mod:`convlab.package_data`), so an installed ConvLab has them too.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
+from convlab.package_data import resource_bytes, resource_names
+
+from .data.colour_shapes import COLOUR_SHAPE_CLASSES
 from .data.digits import DIGIT_CLASSES
 from .data.shapes import SHAPE_CLASSES
-
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,11 @@ class ModelPreset:
 def model_presets() -> dict[str, ModelPreset]:
     """Every preset in resources/models, in their intended order."""
     found = []
-    for path in (RESOURCES / "models").glob("*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for name in resource_names("models", ".json"):
+        data = json.loads(resource_bytes("models", name).decode("utf-8"))
+        key = name[: -len(".json")]
         found.append((data.get("order", 99),
-                      ModelPreset(path.stem, data["name"], data["description"], data["spec"], data.get("compare"))))
+                      ModelPreset(key, data["name"], data["description"], data["spec"], data.get("compare"))))
     return {p.key: p for _, p in sorted(found, key=lambda t: (t[0], t[1].key))}
 
 
@@ -62,6 +65,7 @@ class BuiltInData:
 BUILT_IN_DATA: dict[str, BuiltInData] = {
     "digits": BuiltInData((1, 28, 28), len(DIGIT_CLASSES)),
     "shapes": BuiltInData((1, 28, 28), len(SHAPE_CLASSES)),
+    "colour_shapes": BuiltInData((3, 32, 32), len(COLOUR_SHAPE_CLASSES)),
 }
 
 

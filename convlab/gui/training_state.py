@@ -15,7 +15,8 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from convlab.core.data.catalog import DATASETS, LoadedDataset, captured_problem, load_dataset
+from convlab.core.data.catalog import DATASETS, DOWNLOAD_KINDS, LoadedDataset, captured_problem, load_dataset
+from convlab.core.data.download import missing_files
 from convlab.core.presets import BUILT_IN_DATA
 from convlab.core.reasons import Block, Blocked, Notice
 from convlab.core.settings import TrainSettings
@@ -24,8 +25,6 @@ from convlab.core.training import Trainer, confusion_matrix, evaluate
 
 from .captured_samples import CapturedSamples, shape_text
 from .model_design import ModelDesign
-
-FOLDER_KINDS = ("mnist", "fashion", "folder")  # datasets read from a folder the learner chooses
 
 
 def _evaluate_copy(model, val):
@@ -162,12 +161,16 @@ class TrainingState(QObject):
 
     def load_chosen(self) -> bool:
         """Load the chosen dataset in the background unless it is loaded already or needs something the
-        learner has not given yet (a folder, captured samples); True if a load began (or was queued)."""
+        learner has not given yet (a folder, a download, captured samples); True if a load began (or was
+        queued)."""
         s = self.settings
         if self.dataset_is_current() and not self.loading:
             return False
-        if (s.dataset in FOLDER_KINDS and not s.path) or (
-                s.dataset == "captured" and captured_problem(self.captured.y, self.captured.classes)):
+        if s.dataset == "folder" and not s.path:
+            return False
+        if s.dataset in DOWNLOAD_KINDS and not s.path and missing_files(s.dataset, check_sums=False):
+            return False  # not downloaded yet: the Download button says so
+        if s.dataset == "captured" and captured_problem(self.captured.y, self.captured.classes):
             return False
         self.load_dataset()
         return True

@@ -59,10 +59,39 @@ def test_a_class_count_mismatch_offers_set_the_last_layer_to_6_classes(qtbot, pa
     assert net.model.output_shape == (10,) and panel.fix_btn.isVisible()
 
 
-def test_the_rgb_preset_says_no_built_in_data_fits_and_offers_to_resize_the_input(qtbot, panel, net):
+def test_the_rgb_preset_brings_the_built_in_colour_shapes_and_trains_out_of_the_box(qtbot, panel, net):
+    said = []
+    net.message.connect(said.append)
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        assert net.load_preset("small_vgg_rgb")  # 3x32x32 colour images, 10 classes
+    qtbot.waitUntil(lambda: not net.loading, timeout=WAIT)
+    assert net.settings.dataset == "colour_shapes" and panel.dataset_box.currentData() == "colour_shapes"
+    assert net.dataset.x.shape[1:] == (3, 32, 32) and net.train_block is None and panel.train_btn.isEnabled()
+    assert any("takes 3x32x32 images: the dataset is now Synthetic colour shapes" in m for m in said), said
+
+
+@pytest.fixture
+def wide_rgb_preset(monkeypatch):
+    """A preset whose 3x64x64 input no built-in dataset has."""
+    import convlab.gui.model_design as model_design
+    import convlab.gui.network_state as network_state
+    from convlab.core.presets import ModelPreset, model_presets
+
+    spec = {"input": [3, 64, 64], "layers": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1},
+                                             {"type": "maxpool2d", "kernel": 4}, {"type": "flatten"},
+                                             {"type": "linear", "units": 10}]}
+    presets = {**model_presets(), "wide_rgb": ModelPreset("wide_rgb", "Wide RGB", "64x64 colour", spec)}
+    monkeypatch.setattr(model_design, "model_presets", lambda: presets)
+    monkeypatch.setattr(model_design, "model_preset", lambda key: dict(presets[key].spec))
+    monkeypatch.setattr(network_state, "model_presets", lambda: presets)
+    return "wide_rgb"
+
+
+def test_a_preset_no_built_in_data_fits_says_so_and_offers_to_resize_the_input(qtbot, panel, net,
+                                                                                wide_rgb_preset):
     with qtbot.waitSignal(net.message, timeout=WAIT, check_params_cb=lambda m: "no built-in dataset" in m):
-        assert net.load_preset("small_vgg_rgb")
-    qtbot.waitUntil(lambda: net.dataset is not None and not net.loading, timeout=WAIT)  # loaded by itself
+        assert net.load_preset(wide_rgb_preset)
+    qtbot.waitUntil(lambda: net.dataset is not None and not net.loading, timeout=WAIT)  # the data, loaded by itself
     block = net.train_block
     assert block.kind is Block.INPUT_SHAPE and block.shape == (1, 28, 28)
     assert panel.fix_btn.isVisible() and panel.fix_btn.text() == "Resize the input to 1x28x28"
