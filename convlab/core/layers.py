@@ -14,6 +14,8 @@ import numbers
 import numpy as np
 
 from . import functional as F
+from .fastpath import engine
+from .fastpath.plans import PlanCache
 
 
 class SpecError(ValueError):
@@ -175,6 +177,7 @@ class Conv2d(Layer):
         self.padding_mode = f.choice("padding_mode", "zeros", F.PADDING_MODES)
         self.use_bias = f.bool("bias", True)
         self._need_spatial()
+        self._plans = PlanCache()
         c = self.in_shape[0]
         self.params["weight"] = np.zeros((self.filters, c) + self.kernel, dtype=self.dtype)
         if self.use_bias:
@@ -223,14 +226,33 @@ class Conv2d(Layer):
             self.params["bias"][...] = 0
 
     def forward(self, x, training=False, rng=None):
+        weight, bias = self.params["weight"], self.params.get("bias")
+        if engine.active():
+            plan = self._plans.get((x.shape, x.dtype), lambda: self._make_plan(x))
+            out, source = plan.forward(x, weight, bias)
+            self._cache = (plan, source)
+            return out
         out, self._cache = F.conv2d_forward(
-            x, self.params["weight"], self.params.get("bias"),
-            self.stride, self.padding, self.dilation, self.padding_mode,
+            x, weight, bias, self.stride, self.padding, self.dilation, self.padding_mode,
         )
         return out
 
+    def _make_plan(self, x):
+        from .fastpath.conv import ConvGeometry, ConvPlan
+
+        m = self.axis_math()
+        geo = ConvGeometry(
+            self.in_shape[0], self.in_shape[1], self.in_shape[2], self.filters, *self.kernel, *self.stride,
+            *self.padding, *self.dilation, self.padding_mode, m[0].size, m[1].size,
+        )
+        return ConvPlan(geo, x.shape[0], x.dtype)
+
     def backward(self, dout, need_input_grad=True):
-        dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
+        if isinstance(self._cache, F.ConvCache):
+            dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
+        else:  # the fast path's (plan, source)
+            plan, source = self._cache
+            dx, dw, db = plan.backward(dout, self.params["weight"], source, need_input_grad)
         self.grads["weight"] = dw
         if self.use_bias:
             self.grads["bias"] = db
@@ -268,26 +290,70 @@ class _Pool2d(Layer):
         }
 
 
+    def _geometry(self):
+        from .fastpath.pool import PoolGeometry
+
+        m = self.axis_math()
+        return PoolGeometry(*self.kernel, *self.stride, *self.padding, m[0].size, m[1].size)
+
+
 class MaxPool2d(_Pool2d):
     type = "maxpool2d"
+    relu_fused = False  # True after forward_after_relu: backward then gives the gradient before the ReLU
 
     def forward(self, x, training=False, rng=None):
+        self.relu_fused = False
+        if engine.active():
+            from .fastpath import pool
+
+            _, out, self._cache = pool.maxpool_forward(x, self._geometry())
+            return out
         out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
+    def forward_after_relu(self, relu: "ReLU", x):
+        """ReLU then this pooling in one pass: (the ReLU's output, the pooled output), or None when
+        the fast path is off. The ReLU layer is left as if it had run; this layer's backward then
+        returns the gradient with respect to the ReLU's input (the ReLU's mask applied)."""
+        if not engine.active():
+            return None
+        from .fastpath import pool
+
+        y, out, self._cache = pool.maxpool_forward(x, self._geometry(), relu=True)
+        relu._cache = y
+        self.relu_fused = True
+        return y, out
+
     def backward(self, dout, need_input_grad=True):
-        return F.maxpool2d_backward(dout, self._cache) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if isinstance(self._cache, tuple):
+            return F.maxpool2d_backward(dout, self._cache)
+        from .fastpath import pool
+
+        return pool.maxpool_backward(dout, self._cache)
 
 
 class AvgPool2d(_Pool2d):
     type = "avgpool2d"
 
     def forward(self, x, training=False, rng=None):
+        if engine.active():
+            from .fastpath import pool
+
+            out, self._cache = pool.avgpool_forward(x, self._geometry())
+            return out
         out, self._cache = F.avgpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
     def backward(self, dout, need_input_grad=True):
-        return F.avgpool2d_backward(dout, self._cache) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if isinstance(self._cache, tuple):
+            return F.avgpool2d_backward(dout, self._cache)
+        from .fastpath import pool
+
+        return pool.avgpool_backward(dout, self._cache)
 
 
 def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
@@ -305,11 +371,11 @@ class ReLU(Layer):
     type = "relu"
 
     def forward(self, x, training=False, rng=None):
-        self._cache = x > 0
-        return np.maximum(x, 0)
+        self._cache = np.maximum(x, 0)  # the output: > 0 exactly where x > 0
+        return self._cache
 
     def backward(self, dout, need_input_grad=True):
-        return dout * self._cache if need_input_grad else None
+        return np.where(self._cache > 0, dout, 0).astype(dout.dtype, copy=False) if need_input_grad else None
 
 
 class LeakyReLU(Layer):
