@@ -229,8 +229,8 @@ class Conv2d(Layer):
         weight, bias = self.params["weight"], self.params.get("bias")
         if engine.active():
             plan = self._plans.get((x.shape, x.dtype), lambda: self._make_plan(x))
-            out, source = plan.forward(x, weight, bias)
-            self._cache = (plan, source)
+            out, state = plan.forward(x, weight, bias, keep=training)
+            self._cache = (plan, state)
             return out
         out, self._cache = F.conv2d_forward(
             x, weight, bias, self.stride, self.padding, self.dilation, self.padding_mode,
@@ -250,9 +250,9 @@ class Conv2d(Layer):
     def backward(self, dout, need_input_grad=True):
         if isinstance(self._cache, F.ConvCache):
             dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
-        else:  # the fast path's (plan, source)
-            plan, source = self._cache
-            dx, dw, db = plan.backward(dout, self.params["weight"], source, need_input_grad)
+        else:  # the fast path's (plan, state)
+            plan, state = self._cache
+            dx, dw, db = plan.backward(dout, self.params["weight"], state, need_input_grad)
         self.grads["weight"] = dw
         if self.use_bias:
             self.grads["bias"] = db

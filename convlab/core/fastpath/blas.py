@@ -35,7 +35,8 @@ _lock = threading.Lock()
 _found: tuple | None = None  # (set, get) once looked for; (None, None) when there is none
 
 
-def _candidates() -> list[str]:
+def libraries() -> list[str]:
+    """Paths of the BLAS libraries in this process (the one NumPy loaded first)."""
     paths: list[str] = []
     maps = Path("/proc/self/maps")
     if maps.exists():
@@ -55,7 +56,7 @@ def _lookup() -> tuple:
     with _lock:
         if _found is None:
             _found = (None, None)
-            for path in _candidates():
+            for path in libraries():
                 try:
                     lib = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
                 except OSError:

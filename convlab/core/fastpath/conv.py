@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
-from . import patch_loops as loops
+from . import conv_loops as loops
 from .settings import engine
 
 BLOCK_BYTES = 256 << 10
+KEEP_BYTES = 64 << 20  # columns kept from forward to backward up to this size (else gathered again)
 
 
 @dataclass(frozen=True)
@@ -69,120 +70,92 @@ class ConvPlan:
         rows_per_block = max(1, BLOCK_BYTES // row_bytes)
         self.parts = engine.parts_for(n, g.k * g.rows * g.ho * g.wo * n)
         bounds = [n * t // self.parts for t in range(self.parts + 1)]
-        self.shards = []  # per part: (first sample, last sample + 1, blocks)
+        self.shares = []  # per part: (first sample, last sample + 1, blocks as an (B, 4) array)
+        most = 1
         for t in range(self.parts):
             s0, s1 = bounds[t], bounds[t + 1]
             blocks = []
             if rows_per_block >= g.ho:
                 per = rows_per_block // g.ho
-                for n0 in range(s0, s1, per):
-                    blocks.append((n0, min(s1, n0 + per), 0, g.ho))
+                blocks = [(n0, min(s1, n0 + per), 0, g.ho) for n0 in range(s0, s1, per)]
             else:
-                for n0 in range(s0, s1):
-                    for y0 in range(0, g.ho, rows_per_block):
-                        blocks.append((n0, n0 + 1, y0, min(g.ho, y0 + rows_per_block)))
-            self.shards.append((s0, s1, blocks))
-        most = max((b[1] - b[0]) * (b[3] - b[2]) * g.wo for _, _, bl in self.shards for b in bl)
-        self._most = most
-        self._cols = [None] * self.parts
+                blocks = [
+                    (n0, n0 + 1, y0, min(g.ho, y0 + rows_per_block))
+                    for n0 in range(s0, s1)
+                    for y0 in range(0, g.ho, rows_per_block)
+                ]
+            most = max([most] + [(b[1] - b[0]) * (b[3] - b[2]) * g.wo for b in blocks])
+            self.shares.append((s0, s1, np.array(blocks, np.int64).reshape(-1, 4)))
+        self._scratch = [np.empty(g.rows * most, self.dtype) for _ in range(self.parts)]
         self._dcols = [None] * self.parts
-        self._padded = None
+        self._kept = None  # the whole batch's columns, when kept between forward and backward
+        self.keep_bytes = g.rows * n * g.ho * g.wo * self.dtype.itemsize
+        explicit = not g.zeros
+        self.explicit = explicit
+        hp, wp = (g.h + 2 * g.ph, g.w + 2 * g.pw) if explicit else (g.h, g.w)
+        self._padded = np.empty((g.c, n, hp, wp), self.dtype) if explicit else None
         self._dpadded = None
-        if not g.zeros:
-            self.rmap = F._pad_index(g.h, g.ph, g.mode)
-            self.cmap = F._pad_index(g.w, g.pw, g.mode)
+        self.rmap = F._pad_index(g.h, g.ph, g.mode) if explicit else np.zeros(1, np.int64)
+        self.cmap = F._pad_index(g.w, g.pw, g.mode) if explicit else np.zeros(1, np.int64)
+        self.pads = (0, 0) if explicit else (g.ph, g.pw)
 
-    # ---------------------------------------------------------------- buffers
-
-    def _block(self, store: list, t: int, m: int) -> np.ndarray:
-        if store[t] is None:
-            store[t] = np.empty(self.geo.rows * self._most, self.dtype)
-        return store[t][: self.geo.rows * m].reshape(self.geo.rows, m)
-
-    def _padded_source(self, xc: np.ndarray) -> np.ndarray:
+    def _loop_geometry(self):
         g = self.geo
-        if self._padded is None:
-            self._padded = np.empty((g.c, self.n, g.h + 2 * g.ph, g.w + 2 * g.pw), self.dtype)
-        return self._padded
+        return g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, self.pads[0], self.pads[1], g.ho, g.wo
 
-    # ---------------------------------------------------------------- the passes
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias, keep: bool = False):
+        """out (N, K, Ho, Wo) as a view of channel-major memory, and the state backward needs.
 
-    def _gather(self, src, cols, block):
-        g = self.geo
-        n0, n1, y0, y1 = block
-        ph, pw = (g.ph, g.pw) if g.zeros else (0, 0)
-        loops.im2col(src, cols, n0, n1, y0, y1, g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, ph, pw, g.wo)
-
-    def forward(self, x: np.ndarray, weight: np.ndarray, bias):
-        """out (N, K, Ho, Wo) as a view of channel-major memory, and the state backward needs."""
+        ``keep``: keep the columns for backward (training) when they fit KEEP_BYTES.
+        """
         g = self.geo
         xc = channel_major(x)
-        src = xc if g.zeros else self._padded_source(xc)
+        src = self._padded if self.explicit else xc
+        keep = keep and self.keep_bytes <= KEEP_BYTES
+        if keep and self._kept is None:
+            self._kept = np.empty(g.rows * self.n * g.ho * g.wo, self.dtype)
         out = np.empty((g.k, self.n, g.ho, g.wo), self.dtype)
         out2 = out.reshape(g.k, -1)
         w2 = weight.reshape(g.k, -1)
-        b2 = None if bias is None else bias.reshape(g.k, 1)
-        per_sample = g.ho * g.wo
+        b = bias if bias is not None else w2[0]
+        geo = self._loop_geometry()
 
         def part(t):
-            s0, s1, blocks = self.shards[t]
-            if not g.zeros:
-                loops.pad_gather(xc, src, s0, s1, self.rmap, self.cmap)
-            for block in blocks:
-                n0, n1, y0, y1 = block
-                m = (n1 - n0) * (y1 - y0) * g.wo
-                cols = self._block(self._cols, t, m)
-                self._gather(src, cols, block)
-                start = n0 * per_sample + y0 * g.wo
-                dst = out2[:, start : start + m]
-                np.matmul(w2, cols, out=dst)
-                if b2 is not None:
-                    dst += b2
+            s0, s1, blocks = self.shares[t]
+            cols = self._kept if keep else self._scratch[t]
+            loops.forward_part(xc, src, self.explicit, self.rmap, self.cmap, s0, s1, w2, b, bias is not None,
+                               out2, cols, keep, blocks, *geo)
 
         engine.workers.run(part, self.parts)
-        return out.transpose(1, 0, 2, 3), src
+        return out.transpose(1, 0, 2, 3), (src, keep)
 
-    def backward(self, dout: np.ndarray, weight: np.ndarray, src: np.ndarray, need_input_grad: bool):
-        """(dx or None, dweight, dbias) for the forward pass that gave ``src``."""
+    def backward(self, dout: np.ndarray, weight: np.ndarray, state, need_input_grad: bool):
+        """(dx or None, dweight, dbias) for the forward pass that left ``state``."""
         g = self.geo
-        dc = channel_major(dout.astype(self.dtype, copy=False))
-        d2 = dc.reshape(g.k, -1)
+        src, kept = state
+        d2 = channel_major(dout.astype(self.dtype, copy=False)).reshape(g.k, -1)
         w2 = weight.reshape(g.k, -1)
-        per_sample = g.ho * g.wo
-        dws = [np.zeros((g.k, g.rows), self.dtype) for _ in range(self.parts)]
-        dbs = [np.zeros(g.k, self.dtype) for _ in range(self.parts)]
+        dws = [np.zeros((g.rows, g.k), self.dtype) for _ in range(self.parts)]
+        dbs = [np.zeros(g.k, np.float64) for _ in range(self.parts)]
         dx = np.empty((g.c, self.n, g.h, g.w), self.dtype) if need_input_grad else None
-        if need_input_grad and not g.zeros and self._dpadded is None:
-            self._dpadded = np.empty(src.shape, self.dtype)
-        dtarget = None if dx is None else (dx if g.zeros else self._dpadded)
-        ph, pw = (g.ph, g.pw) if g.zeros else (0, 0)
+        if need_input_grad and self.explicit and self._dpadded is None:
+            self._dpadded = np.empty(self._padded.shape, self.dtype)
+        dsrc = self._dpadded if (need_input_grad and self.explicit) else src
+        geo = self._loop_geometry()
 
         def part(t):
-            s0, s1, blocks = self.shards[t]
-            part_dw = np.empty((g.k, g.rows), self.dtype)
-            for block in blocks:
-                n0, n1, y0, y1 = block
-                m = (n1 - n0) * (y1 - y0) * g.wo
-                cols = self._block(self._cols, t, m)
-                self._gather(src, cols, block)
-                start = n0 * per_sample + y0 * g.wo
-                d = d2[:, start : start + m]
-                np.matmul(d, cols.T, out=part_dw)
-                dws[t] += part_dw
-                dbs[t] += d.sum(axis=1)
-                if dtarget is not None:
-                    dcols = self._block(self._dcols, t, m)
-                    np.matmul(w2.T, d, out=dcols)
-                    if y0 == 0:
-                        loops.zero_samples(dtarget, n0, n1)
-                    loops.col2im(dcols, dtarget, n0, n1, y0, y1, g.fh, g.fw, g.sh, g.sw, g.dh, g.dw, ph, pw, g.wo)
-            if dtarget is not None and not g.zeros:
-                loops.pad_fold(dtarget, dx, s0, s1, self.rmap, self.cmap)
+            s0, s1, blocks = self.shares[t]
+            cols = self._kept if kept else self._scratch[t]
+            if need_input_grad and self._dcols[t] is None:
+                self._dcols[t] = np.empty_like(self._scratch[t])
+            dcols = self._dcols[t] if need_input_grad else self._scratch[t]
+            loops.backward_part(src, self.explicit, self.rmap, self.cmap, s0, s1, d2, w2, cols, kept, dcols,
+                                dws[t], dbs[t], need_input_grad, src if dx is None else dx, dsrc, blocks, *geo)
 
         engine.workers.run(part, self.parts)
-        dweight = dws[0]
-        dbias = dbs[0]
+        dw_t, db = dws[0], dbs[0]
         for t in range(1, self.parts):
-            dweight += dws[t]
-            dbias += dbs[t]
-        return (None if dx is None else dx.transpose(1, 0, 2, 3)), dweight.reshape(weight.shape), dbias
+            dw_t += dws[t]
+            db += dbs[t]
+        dweight = np.ascontiguousarray(dw_t.T).reshape(weight.shape)
+        return (None if dx is None else dx.transpose(1, 0, 2, 3)), dweight, db.astype(self.dtype)

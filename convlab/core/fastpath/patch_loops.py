@@ -33,12 +33,10 @@ def _valid_columns(off, sw, w, wo):
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
+def _im2col(x, cf, length, col0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
     """The loops of im2col; ``step`` is sw, passed as the literal 1 where it is 1 (see below)."""
     c_, n_, h, w = x.shape
     xf = x.reshape(-1)
-    cf = cols.reshape(-1)
-    length = cols.shape[1]
     rows = y1 - y0
     ustep = _U(step)
     uwo = _U(wo)
@@ -51,7 +49,7 @@ def _im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
                 ulo, uhi = _U(lo), _U(hi)
                 for n in range(n0, n1):
                     for y in range(y0, y1):
-                        o = _U(r * length + ((n - n0) * rows + (y - y0)) * wo)
+                        o = _U(r * length + col0 + ((n - n0) * rows + (y - y0)) * wo)
                         row = y * sh + i * dh - ph
                         if row < 0 or row >= h:
                             for k in range(uwo):
@@ -68,11 +66,9 @@ def _im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
+def _col2im(cf, length, col0, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step):
     c_, n_, h, w = dx.shape
     df = dx.reshape(-1)
-    cf = dcols.reshape(-1)
-    length = dcols.shape[1]
     rows = y1 - y0
     ustep = _U(step)
     for c in range(c_):
@@ -87,7 +83,7 @@ def _col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step)
                         row = y * sh + i * dh - ph
                         if row < 0 or row >= h:
                             continue
-                        src = _U(r * length + ((n - n0) * rows + (y - y0)) * wo + lo)
+                        src = _U(r * length + col0 + ((n - n0) * rows + (y - y0)) * wo + lo)
                         s = _U(((c * n_ + n) * h + row) * w + lo * sw + off)
                         for k in range(cnt):
                             df[s + k * ustep] += cf[src + k]
@@ -96,39 +92,22 @@ def _col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, step)
 # Each loop is compiled twice: with the column stride a literal 1 (rows copied with vector moves,
 # 1.5x faster) and with any stride.
 @numba.njit(nogil=True, cache=True)
-def _im2col_unit(x, cols, n0, n1, y0, y1, fh, fw, sh, dh, dw, ph, pw, wo):
-    _im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, 1, dh, dw, ph, pw, wo, 1)
-
-
-@numba.njit(nogil=True, cache=True)
-def _im2col_any(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
-    _im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, sw)
-
-
-@numba.njit(nogil=True, cache=True)
-def _col2im_unit(dcols, dx, n0, n1, y0, y1, fh, fw, sh, dh, dw, ph, pw, wo):
-    _col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, 1, dh, dw, ph, pw, wo, 1)
-
-
-@numba.njit(nogil=True, cache=True)
-def _col2im_any(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
-    _col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, sw)
-
-
-def im2col(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
-    """Fill cols (C*Fh*Fw, (n1-n0)*(y1-y0)*wo) with the patches of x (C, N, H, W)."""
+def im2col(x, cf, length, col0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
+    """Write the patches of x (C, N, H, W) for the block's output pixels into the flat columns
+    cf: tap row r, block column q at cf[r*length + col0 + q]."""
     if sw == 1:
-        _im2col_unit(x, cols, n0, n1, y0, y1, fh, fw, sh, dh, dw, ph, pw, wo)
+        _im2col(x, cf, length, col0, n0, n1, y0, y1, fh, fw, sh, 1, dh, dw, ph, pw, wo, 1)
     else:
-        _im2col_any(x, cols, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+        _im2col(x, cf, length, col0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, sw)
 
 
-def col2im(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
-    """Add the column gradients dcols back onto dx (C, N, H, W): the adjoint of im2col."""
+@numba.njit(nogil=True, cache=True)
+def col2im(cf, length, col0, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo):
+    """Add the column gradients (laid out as im2col writes them) back onto dx: its adjoint."""
     if sw == 1:
-        _col2im_unit(dcols, dx, n0, n1, y0, y1, fh, fw, sh, dh, dw, ph, pw, wo)
+        _col2im(cf, length, col0, dx, n0, n1, y0, y1, fh, fw, sh, 1, dh, dw, ph, pw, wo, 1)
     else:
-        _col2im_any(dcols, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+        _col2im(cf, length, col0, dx, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo, sw)
 
 
 @numba.njit(nogil=True, cache=True)

@@ -79,9 +79,10 @@ def maxpool_forward(x: np.ndarray, geo: PoolGeometry, relu: bool = False):
     out = np.empty((p, geo.ho, geo.wo), x.dtype)
     idx = np.empty((p, geo.ho, geo.wo), dtype)
     relu_out = np.empty_like(planes) if relu else out  # (unused without relu)
+    zero = x.dtype.type(0)
 
     def part(p0, p1):
-        loops.maxpool_forward(planes, out, idx, relu_out, relu, p0, p1, *geo.args(), no_route)
+        loops.maxpool_forward(planes, out, idx, relu_out, relu, p0, p1, *geo.args(), no_route, zero)
 
     _split(p, n, planes.size * 2, part)
     cache = PoolCache(x.shape, cm, geo, idx, no_route)
@@ -105,9 +106,10 @@ def avgpool_forward(x: np.ndarray, geo: PoolGeometry):
     n, c, h, w = x.shape
     planes, cm = _planes(x)
     out = np.empty((planes.shape[0], geo.ho, geo.wo), x.dtype)
+    zero = x.dtype.type(0)
 
     def part(p0, p1):
-        loops.avgpool_forward(planes, out, p0, p1, *geo.args())
+        loops.avgpool_forward(planes, out, p0, p1, *geo.args(), zero)
 
     _split(planes.shape[0], n, planes.size * 2, part)
     return _as_nchw(out, n, c, cm), PoolCache(x.shape, cm, geo)

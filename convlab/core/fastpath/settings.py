@@ -41,14 +41,14 @@ class Engine:
 
     @property
     def available(self) -> bool:
-        """True when the compiled loops can be had (Numba imports)."""
+        """True when the compiled loops can be had: Numba imports and NumPy's BLAS has a CBLAS GEMM."""
         if self._available is None:
             try:
-                import numba  # noqa: F401
+                from . import gemm
             except ImportError:
                 self._available = False
             else:
-                self._available = True
+                self._available = gemm.available()
         return self._available
 
     def active(self) -> bool:

@@ -1,0 +1,82 @@
+"""One thread's share of a conv layer's forward or backward pass, as one compiled call.
+
+The share is a list of blocks ``(n0, n1, y0, y1)`` (output rows y0..y1-1 of samples n0..n1-1;
+see ``patch_loops``). Per block: gather the patches into columns, then GEMM (``gemm``):
+
+    forward   out[:, block]   = W (K, R) @ cols (R, m)            (+ bias)
+    backward  dW.T (R, K)    += cols (R, m) @ dout[:, block].T     (this orientation is 2x faster
+                                                                   than dout @ cols.T for small K)
+              dcols (R, m)    = W.T @ dout[:, block],  then scattered back by col2im
+
+``out`` and ``dout`` are channel-major ``(K, N*Ho*Wo)``; R = C*Fh*Fw; m the block's pixels.
+The columns either go to a per-thread scratch block (``keep`` False: gathered again in backward)
+or to their place in a buffer for the whole batch, kept for backward (``keep`` True).
+
+Reflect / replicate padding: the share's samples are padded into ``src`` first (``explicit``), and
+the gradient is folded back from ``dsrc`` at the end; zero padding is implicit in the loops.
+"""
+
+from __future__ import annotations
+
+import numba
+
+from .gemm import gemm
+from .patch_loops import col2im, im2col, pad_fold, pad_gather, zero_samples
+
+
+@numba.njit(nogil=True, cache=True)
+def forward_part(x, src, explicit, rmap, cmap, s0, s1, w2, bias, has_bias, out2, cols, keep, blocks,
+                 fh, fw, sh, sw, dh, dw, ph, pw, ho, wo):  # pragma: no cover - compiled
+    if explicit:
+        pad_gather(x, src, s0, s1, rmap, cmap)
+    k_, r_ = w2.shape
+    total = out2.shape[1]
+    wf = w2.reshape(-1)
+    of = out2.reshape(-1)
+    for b in range(blocks.shape[0]):
+        n0, n1, y0, y1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        m = (n1 - n0) * (y1 - y0) * wo
+        col0 = (n0 * ho + y0) * wo
+        length, start = (total, col0) if keep else (m, 0)
+        im2col(src, cols, length, start, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+        gemm(False, False, k_, m, r_, wf, 0, r_, cols, start, length, 0.0, of, col0, total)
+        if has_bias:
+            for k in range(k_):
+                base = k * total + col0
+                v = bias[k]
+                for j in range(m):
+                    of[base + j] += v
+
+
+@numba.njit(nogil=True, cache=True)
+def backward_part(src, explicit, rmap, cmap, s0, s1, d2, w2, cols, kept, dcols, dw_t, db,
+                  need_dx, dx, dsrc, blocks, fh, fw, sh, sw, dh, dw, ph, pw, ho, wo):  # pragma: no cover
+    k_, r_ = w2.shape
+    total = d2.shape[1]
+    wf = w2.reshape(-1)
+    df = d2.reshape(-1)
+    dwf = dw_t.reshape(-1)
+    target = dsrc if explicit else dx
+    for b in range(blocks.shape[0]):
+        n0, n1, y0, y1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+        m = (n1 - n0) * (y1 - y0) * wo
+        col0 = (n0 * ho + y0) * wo
+        if kept:
+            length, start = total, col0
+        else:
+            length, start = m, 0
+            im2col(src, cols, length, start, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+        gemm(False, True, r_, k_, m, cols, start, length, df, col0, total, 1.0, dwf, 0, k_)
+        for k in range(k_):
+            base = k * total + col0
+            acc = 0.0
+            for j in range(m):
+                acc += df[base + j]
+            db[k] += acc
+        if need_dx:
+            gemm(True, False, r_, m, k_, wf, 0, r_, df, col0, total, 0.0, dcols, 0, m)
+            if y0 == 0:
+                zero_samples(target, n0, n1)
+            col2im(dcols, m, 0, target, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+    if need_dx and explicit:
+        pad_fold(dsrc, dx, s0, s1, rmap, cmap)
