@@ -227,7 +227,7 @@ class Conv2d(Layer):
 
     def forward(self, x, training=False, rng=None):
         weight, bias = self.params["weight"], self.params.get("bias")
-        if engine.active():
+        if engine.active(training, self.macs * x.shape[0]):
             plan = self._plans.get((x.shape, x.dtype), lambda: self._make_plan(x))
             out, state = plan.forward(x, weight, bias, keep=training)
             self._cache = (plan, state)
@@ -303,7 +303,7 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x, training=False, rng=None):
         self.relu_fused = False
-        if engine.active():
+        if engine.active(training, x.size):
             from .fastpath import pool
 
             _, out, self._cache = pool.maxpool_forward(x, self._geometry())
@@ -311,11 +311,11 @@ class MaxPool2d(_Pool2d):
         out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
-    def forward_after_relu(self, relu: "ReLU", x):
+    def forward_after_relu(self, relu: "ReLU", x, training: bool = False):
         """ReLU then this pooling in one pass: (the ReLU's output, the pooled output), or None when
         the fast path is off. The ReLU layer is left as if it had run; this layer's backward then
         returns the gradient with respect to the ReLU's input (the ReLU's mask applied)."""
-        if not engine.active():
+        if not engine.active(training, x.size):
             return None
         from .fastpath import pool
 
@@ -338,7 +338,7 @@ class AvgPool2d(_Pool2d):
     type = "avgpool2d"
 
     def forward(self, x, training=False, rng=None):
-        if engine.active():
+        if engine.active(training, x.size):
             from .fastpath import pool
 
             out, self._cache = pool.avgpool_forward(x, self._geometry())

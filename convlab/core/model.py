@@ -265,7 +265,7 @@ class Sequential:
             layer = layers[i]
             fused = None
             if layer.type == "relu" and i + 1 < len(layers) and layers[i + 1].type == "maxpool2d":
-                fused = layers[i + 1].forward_after_relu(layer, x)  # None on the reference path
+                fused = layers[i + 1].forward_after_relu(layer, x, training)  # None on the reference path
             if fused is not None:
                 self.activations += fused
                 x = fused[1]

@@ -91,3 +91,34 @@ def set(threads: int) -> bool:  # noqa: A001 - the module is the namespace: blas
 def known() -> bool:
     return _lookup()[0] is not None
 
+
+_GEMM_NAMES = {
+    "s": ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "cblas_sgemm"),
+    "d": ("scipy_cblas_dgemm64_", "cblas_dgemm64_", "cblas_dgemm"),
+}
+_gemm: dict | None = None
+
+
+def gemm_addresses() -> dict[str, int] | None:
+    """Addresses of the CBLAS sgemm ("s") and dgemm ("d") in NumPy's BLAS, or None without both."""
+    global _gemm
+    with _lock:
+        if _gemm is None:
+            _gemm = {}
+            for path in libraries():
+                try:
+                    lib = ctypes.CDLL(path)
+                except OSError:
+                    continue
+                found = {}
+                for kind, names in _GEMM_NAMES.items():
+                    for name in names:
+                        fn = getattr(lib, name, None)
+                        if fn is not None:
+                            found[kind] = ctypes.cast(fn, ctypes.c_void_p).value
+                            break
+                if len(found) == 2:
+                    _gemm = found
+                    break
+        return _gemm or None
+

@@ -16,8 +16,6 @@ correctly by an LP64 library as long as the sizes fit 31 bits.
 
 from __future__ import annotations
 
-import ctypes
-
 import llvmlite.binding as llvm
 import numba
 import numpy as np
@@ -27,36 +25,14 @@ from . import blas
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
-_NAMES = {
-    "s": ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "cblas_sgemm"),
-    "d": ("scipy_cblas_dgemm64_", "cblas_dgemm64_", "cblas_dgemm"),
-}
-
-
-def _find() -> bool:
-    found = {}
-    for path in blas.libraries():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for kind, names in _NAMES.items():
-            for name in names:
-                fn = getattr(lib, name, None)
-                if fn is not None and kind not in found:
-                    found[kind] = ctypes.cast(fn, ctypes.c_void_p).value
-        if len(found) == 2:
-            for kind, address in found.items():
-                llvm.add_symbol(f"convlab_cblas_{kind}gemm", address)
-            return True
-    return False
-
-
-_AVAILABLE = _find()
+_ADDRESSES = blas.gemm_addresses()
+if _ADDRESSES is not None:
+    for _kind, _address in _ADDRESSES.items():
+        llvm.add_symbol(f"convlab_cblas_{_kind}gemm", _address)
 
 
 def available() -> bool:
-    return _AVAILABLE
+    return _ADDRESSES is not None
 
 
 _i, _p = types.int64, types.intp

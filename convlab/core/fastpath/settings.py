@@ -6,6 +6,7 @@ compiled loops the first time a layer takes the fast path.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from . import blas
 # Work (multiply-adds) below which a layer is not split over threads: handing a part to a helper
 # costs about 30 us, the time of ~1 M multiply-adds in these loops.
 SPLIT_MIN_MACS = 2_000_000
+# Work of an inference call above which the compiled loops are loaded for it (see Engine.active)
+LOAD_MIN_MACS = 10_000_000
 
 
 def _default_threads() -> int:
@@ -35,28 +38,50 @@ class Engine:
         self._lock = threading.Lock()
         self._available: bool | None = None
         self._workers = None
-        self._blas_done = False
+        self._loaded = False
+        self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ which path
 
     @property
     def available(self) -> bool:
-        """True when the compiled loops can be had: Numba imports and NumPy's BLAS has a CBLAS GEMM."""
+        """Whether the fast path can run here: Numba is installed and NumPy's BLAS has a CBLAS
+        GEMM (found without importing Numba)."""
         if self._available is None:
-            try:
-                from . import gemm
-            except ImportError:
-                self._available = False
-            else:
-                self._available = gemm.available()
+            self._available = importlib.util.find_spec("numba") is not None and blas.gemm_addresses() is not None
         return self._available
 
-    def active(self) -> bool:
-        """Whether layers take the fast path now (Numba there, not switched to the reference)."""
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def load(self) -> bool:
+        """Import the compiled loops (from Numba's cache on disk, or compiling them: ~20 s the first
+        time); True when the fast path is ready."""
+        if self._loaded or not self.available:
+            return self._loaded
+        with self._load_lock:
+            if not self._loaded:
+                from . import conv, pool  # noqa: F401 - importing them loads the loops
+
+                self._cap_blas()
+                self._loaded = True
+        return True
+
+    def active(self, training: bool = False, macs: int = 0) -> bool:
+        """Whether a layer takes the fast path for this call.
+
+        Until the compiled loops are loaded, small inference calls (one image through a small
+        model: the live view, the first picture at start-up) stay on the reference path, which is
+        about as quick for them, rather than wait for Numba (~0.5 s); a training call or a large
+        one loads them.
+        """
         if self._reference or not self.available:
             return False
-        if not self._blas_done:
-            self._cap_blas()
+        if not self._loaded:
+            if not (training or macs >= LOAD_MIN_MACS):
+                return False
+            self.load()
         return True
 
     @contextmanager
@@ -80,13 +105,13 @@ class Engine:
         with self._lock:
             self.threads = threads
             self.generation += 1
-        self._cap_blas()
+        if self._loaded:
+            self._cap_blas()
 
     def _cap_blas(self) -> None:
         # every part of a split batch runs its own one-thread GEMMs; a BLAS with threads of its
         # own would put two threads on each core (and spin them between calls)
         blas.set(1)
-        self._blas_done = True
 
     def parts_for(self, n: int, macs: int) -> int:
         """Into how many parts to split a batch of n samples needing ``macs`` multiply-adds."""
