@@ -24,6 +24,7 @@ Run: python benchmarks/bench_bank.py [--calls 200] [--dnn]
 from __future__ import annotations
 
 import argparse
+import functools
 import threading
 import time
 
@@ -33,7 +34,13 @@ import numpy as np
 from convlab.core import functional as F
 from convlab.core import kernels
 from convlab.core.playground import (
-    BankResult, ConvSettings, FilterBank, PostSettings, apply_bank, check_geometry, dilate_kernel,
+    BankResult,
+    ConvSettings,
+    FilterBank,
+    PostSettings,
+    apply_bank,
+    check_geometry,
+    dilate_kernel,
 )
 
 H, W = 480, 640
@@ -204,7 +211,8 @@ def main():
         ("RGB, 8 presets as 5x5 (kernel/3 on each channel)", rgb, _preset_bank(), live, None),
         ("gray, 8 random 5x5 filters", gray, _random_bank(rng, 1), live, None),
     ]
-    print(f"{H}x{W} input, stride 1, padding 2 (zeros); cv2 threads {cv2.getNumThreads()}; median of {args.calls} calls")
+    print(f"{H}x{W} input, stride 1, padding 2 (zeros); cv2 threads {cv2.getNumThreads()}; "
+          f"median of {args.calls} calls")
     print("CPU: this process's CPU time per call, the busy thread's excluded; busy thread: the share of a core")
     print("the spinning thread got while the bank ran")
     print(f"{'':10s} {'alone ms':>9s} {'CPU ms':>7s} {'contended ms':>13s} {'CPU ms':>7s} {'busy thread':>12s}")
@@ -214,7 +222,7 @@ def main():
         if args.dnn and post is None and x.shape[0] == 3 and bank.names[0] == "custom":
             impls["dnn"] = dnn_apply_bank(bank, settings, x.shape)
         ref = old_apply_bank(x, bank, settings, post).maps
-        calls = {name: (lambda impl=impl: impl(x, bank, settings, post)) for name, impl in impls.items()}
+        calls = {name: functools.partial(impl, x, bank, settings, post) for name, impl in impls.items()}
         alone = measure(calls, args.calls, contended=False)
         busy = measure(calls, args.calls, contended=True)
         for name, impl in impls.items():

@@ -185,7 +185,8 @@ def main() -> None:
         def __init__(self):
             super().__init__()
             self.counts = {"bank grid": 0, "layer grid": 0}
-            self.widgets = {w.grid.viewport(): "bank grid", w.inside_panel.maps.grid.viewport(): "layer grid"}
+            self.widgets = {w.playground.grid.viewport(): "bank grid",
+                            w.inside_panel.maps.grid.viewport(): "layer grid"}
 
         def eventFilter(self, obj, event) -> bool:
             if event.type() == QEvent.Paint and obj in self.widgets:

@@ -68,8 +68,8 @@ def bench_gui(edits: int):
         t0 = time.perf_counter()
         st.set_cell(i % 3, 2, 2, float(i % 7) - 3.0)  # what a kernel-editor commit does
         wait_drawn()
-        w.output_view.repaint()  # the pixels reach the screen buffer
-        w.grid.repaint()
+        w.playground.output_view.repaint()  # the pixels reach the screen buffer
+        w.playground.grid.repaint()
         app.processEvents()
         times.append((time.perf_counter() - t0) * 1e3)
     w.session.mark_clean()  # nothing to save: closing must not ask

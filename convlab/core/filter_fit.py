@@ -165,7 +165,8 @@ def fit_two_layer(inputs, targets, kernel=3, hidden=8, steps=500, lr=0.01, seed=
     if kernel % 2 == 0:
         raise ValueError(f"the two-layer fit keeps the image size, so its kernel must be odd, got {kernel}")
     if x.ndim != 4 or t.ndim != 4 or t.shape[0] != x.shape[0] or t.shape[2:] != x.shape[2:]:
-        raise ValueError(f"targets must be N x K x {x.shape[2:] if x.ndim == 4 else '?'} like the inputs, got {t.shape}")
+        like = x.shape[2:] if x.ndim == 4 else "?"
+        raise ValueError(f"targets must be N x K x {like} like the inputs, got {t.shape}")
     pad = kernel // 2
     spec = {"input": list(x.shape[1:]), "layers": [
         {"type": "conv2d", "filters": hidden, "kernel": kernel, "padding": pad}, {"type": "relu"},

@@ -250,7 +250,7 @@ def maxpool2d_backward(dout, cache):
     n, c, h, w = x_shape
     dxp = np.zeros(xp.shape, dtype=dout.dtype)
     open_ = np.ones(out.shape, dtype=bool)  # windows whose maximum is not yet routed
-    windows = zip(_windows(xp, fh, fw, sh, sw, 1, 1, ho, wo), _windows(dxp, fh, fw, sh, sw, 1, 1, ho, wo))
+    windows = zip(_windows(xp, fh, fw, sh, sw, 1, 1, ho, wo), _windows(dxp, fh, fw, sh, sw, 1, 1, ho, wo), strict=True)
     for (_, _, view), (_, _, target) in windows:
         win = (view == out) & open_  # first maximum only, as PyTorch
         open_ &= ~win

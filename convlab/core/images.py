@@ -25,6 +25,8 @@ import cv2
 import numpy as np
 
 __all__ = [
+    "IMAGE_SUFFIXES",
+    "image_file_filter",
     "ImageError",
     "decode_image",
     "read_image",
@@ -36,6 +38,14 @@ __all__ = [
 ]
 
 DEFAULT_MAX_PIXELS = 50_000_000
+#: the file suffixes ConvLab offers for images (file dialogs, image folders, datasets)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def image_file_filter(extra: str = "") -> str:
+    """The file-dialog filter for images (``extra``: a filter put first, e.g. sessions)."""
+    patterns = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
+    return (extra + ";;" if extra else "") + f"Images ({patterns});;All files (*)"
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -92,7 +92,7 @@ class KernelPreset:
     @property
     def channels_needed(self) -> int | None:
         """The number of input channels a mixer needs, or None (any) for spatial presets."""
-        return len(self.per_channel) if self.mixes_channels else None
+        return len(self.per_channel) if self.per_channel is not None else None
 
     def filter(self, channels: int) -> np.ndarray:
         """The weights of ONE output filter for a ``channels``-channel input: a new
@@ -112,7 +112,7 @@ class KernelPreset:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
         channels = int(channels)
         if self.mixes_channels:
-            needed = len(self.per_channel)
+            needed = len(self.per_channel or ())
             if channels != needed:
                 raise ValueError(
                     f"the {self.name} mixer needs a {needed}-channel (RGB) image, "
@@ -177,7 +177,8 @@ def _build_presets() -> dict[str, KernelPreset]:
                  "8 times the centre minus all 8 neighbours: flat areas go to 0, edges in every direction light up.",
                  [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
         _spatial("sobel_x", "Sobel x (vertical edges)",
-                 "Right column minus left column (centre row counted twice): positive where it gets brighter to the right.",
+                 "Right column minus left column (centre row counted twice): "
+                 "positive where it gets brighter to the right.",
                  sobel_x),
         _spatial("sobel_y", "Sobel y (horizontal edges)",
                  "Bottom row minus top row (centre column counted twice): positive where it gets brighter downwards.",

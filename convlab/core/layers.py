@@ -9,7 +9,9 @@ Shapes exclude the batch axis: spatial ``(C, H, W)`` or flat ``(F,)``.
 
 from __future__ import annotations
 
+import builtins
 import numbers
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -43,15 +45,15 @@ class _Fields:
             takes = ", ".join(allowed) if allowed else "no settings"
             raise SpecError(f"{where}: unknown field {unknown[0]!r} ({entry['type']} takes {takes})")
 
-    def fail(self, field: str, text: str):
+    def fail(self, field: str, text: str) -> NoReturn:
         raise SpecError(f"{self.where}: {field} {text}")
 
-    def _whole(self, field: str, v, minimum: int) -> int:
+    def _whole(self, field: str, v: Any, minimum: int) -> int:
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
             isinstance(v, float) and (not np.isfinite(v) or v != int(v))
         ):
             self.fail(field, f"must be a whole number, got {v!r}")
-        v = int(v)
+        v = int(v)  # type: ignore[call-overload]  # the stubs give numbers.Real no __int__
         if v < minimum:
             self.fail(field, f"must be at least {minimum}, got {v}")
         return v
@@ -62,7 +64,7 @@ class _Fields:
             self.fail(field, "is required")
         return self._whole(field, v, minimum)
 
-    def pair(self, field: str, default=None, minimum: int = 1) -> tuple[int, int]:
+    def pair(self, field: str, default=None, minimum: builtins.int = 1) -> tuple[builtins.int, builtins.int]:
         v = self.entry.get(field, default)
         if v is None:
             self.fail(field, "is required")
@@ -74,13 +76,14 @@ class _Fields:
         return n, n
 
     def float(self, field: str, default: float, lo: float, hi: float, hi_open=False) -> float:
-        v = self.entry.get(field, default)
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+        v: Any = self.entry.get(field, default)
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(float(v)):
             self.fail(field, f"must be a number, got {v!r}")
-        if v < lo or v > hi or (hi_open and v == hi):
+        fv = float(v)
+        if fv < lo or fv > hi or (hi_open and fv == hi):
             bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
             self.fail(field, f"must lie in {bound}, got {v}")
-        return float(v)
+        return fv
 
     def bool(self, field: str, default: bool) -> bool:
         v = self.entry.get(field, default)
@@ -267,7 +270,7 @@ class _Pool2d(Layer):
         self.stride = f.pair("stride", list(self.kernel)) if f.entry.get("stride") is not None else self.kernel
         self.padding = f.pair("padding", 0, minimum=0)
         self._need_spatial()
-        for axis, p, k in zip(("height", "width"), self.padding, self.kernel):
+        for axis, p, k in zip(("height", "width"), self.padding, self.kernel, strict=True):
             if 2 * p > k:
                 f.fail("padding", f"{p} is more than half the {axis} of the {k}-wide window (at most {k // 2})")
 
@@ -358,10 +361,10 @@ class AvgPool2d(_Pool2d):
 
 def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
     what = "kernel" if layer.type == "conv2d" else "window"
-    for axis, m in zip(("height", "width"), math):
+    for axis, m in zip(("height", "width"), math, strict=True):
         if m.problem(axis, what):
             raise SpecError(f"{layer.where}: {m.problem(axis, what)}")
-    return tuple(m.size for m in math)
+    return math[0].size, math[1].size
 
 
 # --------------------------------------------------------------------------- element-wise

@@ -31,7 +31,7 @@ def _input_shape(spec) -> tuple:
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
         raise SpecError(f"model spec: input must be [channels, height, width] (or [features]), got {shape!r}")
     for v in shape:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < 1:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < 1:  # type: ignore[call-overload]
             raise SpecError(f"model spec: input sizes must be whole numbers >= 1, got {list(shape)!r}")
     layers = spec.get("layers")
     if not isinstance(layers, (list, tuple)):
@@ -113,7 +113,8 @@ class ModelSummary(_Totals):
         return self.layers
 
     def __str__(self) -> str:
-        head = f"{'#':>3} {'layer':<11} {'output':<12} {'weights':>8} {'biases':>7} {'mult-adds':>11} {'RF':>7} {'jump':>5}"
+        head = (f"{'#':>3} {'layer':<11} {'output':<12} {'weights':>8} {'biases':>7} {'mult-adds':>11} "
+                f"{'RF':>7} {'jump':>5}")
         rows = [head, f"    {'input':<11} {'x'.join(map(str, self.input_shape)):<12}"]
         for s in self.layers:
             shape = "x".join(map(str, s.output_shape))
@@ -159,27 +160,43 @@ class SpecReport(_Totals):
 
 def analyze_spec(spec) -> SpecReport:
     """Check a spec and summarise every layer up to the first that cannot work (never raises)."""
+    return _analyze(spec)[0]
+
+
+def design_model(spec, seed=None) -> tuple[SpecReport, Sequential | None]:
+    """One build of a spec: its report and, when every layer works, the model made of those same
+    layers with fresh weights from ``seed`` (None when a layer cannot work). Never raises."""
+    report, layers = _analyze(spec)
+    if not report.ok or report.input_shape is None:
+        return report, None
+    model = Sequential(layers, report.input_shape, seed)
+    model.reset_parameters(seed)
+    return report, model
+
+
+def _analyze(spec) -> tuple[SpecReport, list[Layer]]:
     try:
         shape = _input_shape(spec)
     except SpecError as e:
-        return SpecReport(None, [], None, str(e))
+        return SpecReport(None, [], None, str(e)), []
     try:
-        return SpecReport(shape, _summarise(build_layers(spec)))
+        layers = build_layers(spec)
+        return SpecReport(shape, _summarise(layers)), layers
     except SpecError as e:
         if e.index is None:
-            return SpecReport(shape, [], None, str(e))
+            return SpecReport(shape, [], None, str(e)), []
         # every layer before the failing one was built: summarise them
         before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])})
-        return SpecReport(shape, _summarise(before), e.index, str(e))
+        return SpecReport(shape, _summarise(before), e.index, str(e)), []
 
 
 def _summarise(layers) -> list[LayerSummary]:
     rows = []
-    for layer, rf in zip(layers, receptive_fields(layers)):
+    for layer, rf in zip(layers, receptive_fields(layers), strict=True):
         w = layer.params.get("weight")
         b = layer.params.get("bias")
         notes = []
-        for axis, m in zip(("height", "width"), layer.axis_math()):
+        for axis, m in zip(("height", "width"), layer.axis_math(), strict=False):  # none for flat layers
             if not m.whole:
                 notes.append(
                     f"output {axis} {m.formula()}: the division is not whole, the engine floors it "
@@ -206,7 +223,7 @@ class Sequential:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_spec(cls, spec, seed=None, dtype=np.float32) -> "Sequential":
+    def from_spec(cls, spec, seed=None, dtype=np.float32) -> Sequential:
         layers = build_layers(spec, dtype)
         model = cls(layers, _input_shape(spec), seed)
         model.reset_parameters(seed)
@@ -348,7 +365,7 @@ class Sequential:
     def summary(self) -> ModelSummary:
         return ModelSummary(self.input_shape, _summarise(self.layers))
 
-    def copy(self) -> "Sequential":
+    def copy(self) -> Sequential:
         return copy.deepcopy(self)
 
 

@@ -52,7 +52,8 @@ class Optimizer:
                 raise ValueError(f"optimiser state names an unknown parameter {name!r}")
             for k, v in b.items():
                 if np.shape(v) != self.params[name].shape:
-                    raise ValueError(f"optimiser state {name}.{k} has shape {np.shape(v)}, not {self.params[name].shape}")
+                    raise ValueError(f"optimiser state {name}.{k} has shape {np.shape(v)}, "
+                                     f"not {self.params[name].shape}")
         self.steps = int(state.get("steps", 0))
         self.state = {n: {k: np.array(v, dtype=self.params[n].dtype) for k, v in b.items()} for n, b in buffers.items()}
 

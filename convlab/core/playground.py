@@ -19,6 +19,7 @@ import numpy as np
 
 from . import functional as F
 from .images import to_gray, to_rgb
+from .settings import ConvSettings
 
 DISPLAY_MODES = ("raw", "abs", "clamp", "minmax")
 DISPLAY_LABELS = {
@@ -27,24 +28,6 @@ DISPLAY_LABELS = {
     "clamp": "Clamp to [0, 255]",
     "minmax": "Min-max normalise",
 }
-MAX_KERNEL = 11
-
-
-@dataclass(frozen=True)
-class ConvSettings:
-    stride: int = 1
-    padding: int = 0
-    padding_mode: str = "zeros"
-    dilation: int = 1
-
-    def check(self, kernel: int) -> None:
-        for name, v, lo in (("stride", self.stride, 1), ("padding", self.padding, 0), ("dilation", self.dilation, 1)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
-        if self.padding_mode not in F.PADDING_MODES:
-            raise ValueError(f"padding mode must be one of {', '.join(F.PADDING_MODES)}, got {self.padding_mode!r}")
-        if not 1 <= kernel <= MAX_KERNEL:
-            raise ValueError(f"kernel size must be 1 to {MAX_KERNEL}, got {kernel}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,12 +43,14 @@ class PostSettings:
     def __eq__(self, other):
         if not isinstance(other, PostSettings):
             return NotImplemented
-        return (self.pool, self.pool_kernel, self.pool_stride) == (other.pool, other.pool_kernel, other.pool_stride) and all(
+        same_pool = (self.pool, self.pool_kernel, self.pool_stride) == (other.pool, other.pool_kernel,
+                                                                        other.pool_stride)
+        return same_pool and all(
             (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
             for a, b in ((self.mix, other.mix), (self.mix_bias, other.mix_bias))
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
 
 @dataclass(eq=False)
@@ -101,7 +86,7 @@ class FilterBank:
             and np.array_equal(self.biases, other.biases)
         )
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
     @property
     def count(self) -> int:
@@ -115,7 +100,7 @@ class FilterBank:
     def size(self) -> int:
         return self.weights.shape[2]
 
-    def copy(self) -> "FilterBank":
+    def copy(self) -> FilterBank:
         return FilterBank(self.weights.copy(), self.biases.copy(), list(self.names))
 
 
@@ -153,11 +138,12 @@ def check_geometry(shape_hw, kernel: int, settings: ConvSettings) -> tuple[F.Out
     """The per-axis math, or a ValueError naming the axis and the numbers when it cannot work."""
     settings.check(kernel)
     math = bank_math(shape_hw, kernel, settings)
-    for axis, m in zip(("height", "width"), math):
+    for axis, m in zip(("height", "width"), math, strict=True):
         if m.problem(axis):
             raise ValueError(m.problem(axis))
     if settings.padding_mode == "reflect" and settings.padding >= min(shape_hw):
-        raise ValueError(f"reflect padding {settings.padding} must be smaller than the image ({shape_hw[0]}x{shape_hw[1]})")
+        raise ValueError(f"reflect padding {settings.padding} must be smaller than the image "
+                         f"({shape_hw[0]}x{shape_hw[1]})")
     return math
 
 
@@ -326,7 +312,7 @@ def _bank_maps(x: np.ndarray, bank: FilterBank, settings: ConvSettings, math) ->
         ks = range(k0, min(count, k0 + group))
         # scratch for a whole group, so a short last group does not ask for other shapes
         acc = maps[ks.start : ks.stop] if direct else _scratch_planes("acc", (group, hs, ws))[: len(ks)]
-        extra = _scratch_planes("extra", (depth - 1, group, hs, ws))[:, : len(ks)] if depth > 1 else None
+        extra = _scratch_planes("extra", (max(depth - 1, 0), group, hs, ws))[:, : len(ks)]
         for j, k in enumerate(ks):
             bias = plan.biases[k]
             if not plan.terms[k]:
@@ -350,7 +336,8 @@ def _apply_post(result: BankResult, post: PostSettings) -> None:
         if post.pool not in ("max", "avg"):
             raise ValueError(f"pooling must be none, max or avg, got {post.pool!r}")
         _, h, w = out.shape
-        pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel, post.pool_stride, 0, 1))
+        pm = (F.OutputSize(h, post.pool_kernel, post.pool_stride, 0, 1), F.OutputSize(w, post.pool_kernel,
+                                                                                      post.pool_stride, 0, 1))
         if pm[0].size <= 0 or pm[1].size <= 0 or post.pool_kernel < 1 or post.pool_stride < 1:
             raise ValueError(f"a {post.pool_kernel}x{post.pool_kernel} pool does not fit the {h}x{w} maps")
         if post.pool_kernel == post.pool_stride and h % post.pool_kernel == 0:
@@ -427,7 +414,8 @@ def explain_pixel(x: np.ndarray, bank: FilterBank, settings: ConvSettings, k: in
     c, h, w = x.shape
     math = check_geometry((h, w), bank.size, settings)
     if not (0 <= k < bank.count and 0 <= y < math[0].size and 0 <= xx < math[1].size):
-        raise ValueError(f"no output pixel ({y}, {xx}) of filter {k}: the output is {bank.count}x{math[0].size}x{math[1].size}")
+        raise ValueError(f"no output pixel ({y}, {xx}) of filter {k}: "
+                         f"the output is {bank.count}x{math[0].size}x{math[1].size}")
     f, s, p, d = bank.size, settings.stride, settings.padding, settings.dilation
     xp = F.pad2d(x[None], p, p, settings.padding_mode)[0]
     taps = np.arange(f) * d

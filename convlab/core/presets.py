@@ -37,3 +37,21 @@ def model_preset(key: str) -> dict:
 
 
 LENET5 = model_preset("lenet5")
+
+
+#: the kinds of layer the layer panel offers: a label and the settings a new layer starts with
+LAYER_KINDS = {
+    "conv2d": ("Convolution", {"type": "conv2d", "filters": 8, "kernel": 3, "padding": 1}),
+    "conv1x1": ("1x1 convolution", {"type": "conv2d", "filters": 8, "kernel": 1}),
+    "dilated": ("Dilated convolution", {"type": "conv2d", "filters": 8, "kernel": 3, "padding": 2, "dilation": 2}),
+    "maxpool2d": ("Max pooling", {"type": "maxpool2d", "kernel": 2}),
+    "avgpool2d": ("Average pooling", {"type": "avgpool2d", "kernel": 2}),
+    "relu": ("ReLU", {"type": "relu"}),
+    "leaky_relu": ("Leaky ReLU", {"type": "leaky_relu", "slope": 0.01}),
+    "tanh": ("Tanh", {"type": "tanh"}),
+    "sigmoid": ("Sigmoid", {"type": "sigmoid"}),
+    "flatten": ("Flatten", {"type": "flatten"}),
+    "linear": ("Fully connected (linear)", {"type": "linear", "units": 10}),
+    "dropout": ("Dropout", {"type": "dropout", "rate": 0.5}),
+    "softmax": ("Softmax", {"type": "softmax"}),
+}

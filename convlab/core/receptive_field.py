@@ -117,7 +117,7 @@ def receptive_fields(spec_or_layers) -> list[RFRecord]:
             r = [r[0] + (h - 1) * j[0], r[1] + (w - 1) * j[1]]
             spatial = False
         grid = (out[1], out[2]) if len(out) == 3 else None
-        records.append(RFRecord(layer.index, layer.type, tuple(r), tuple(j), tuple(p), grid, not spatial))
+        records.append(RFRecord(layer.index, layer.type, (r[0], r[1]), (j[0], j[1]), (p[0], p[1]), grid, not spatial))
     return records
 
 
@@ -149,16 +149,17 @@ def unit_footprints(spec_or_layers, layer: int, y: int, x: int) -> list[tuple[in
         raise ValueError(f"layer {layer} ({rf.type}) is flat: its units see the whole input")
     _check_unit(rf, y, x)
     box = [y, x, y + 1, x + 1]
-    out = [tuple(box)]
+    out = [(box[0], box[1], box[2], box[3])]
     for lay in reversed(layers[: idx + 1]):
         geo = _geometry(lay)
         if geo is not None:
             k, s, pad, d = geo
             _, h, w = lay.in_shape
             lo = [box[0] * s[0] - pad[0], box[1] * s[1] - pad[1]]
-            hi = [(box[2] - 1) * s[0] - pad[0] + d[0] * (k[0] - 1) + 1, (box[3] - 1) * s[1] - pad[1] + d[1] * (k[1] - 1) + 1]
+            hi = [(box[2] - 1) * s[0] - pad[0] + d[0] * (k[0] - 1) + 1,
+                  (box[3] - 1) * s[1] - pad[1] + d[1] * (k[1] - 1) + 1]
             box = [max(lo[0], 0), max(lo[1], 0), min(hi[0], h), min(hi[1], w)]
-        out.append(tuple(box))
+        out.append((box[0], box[1], box[2], box[3]))
     return out
 
 
@@ -179,7 +180,8 @@ def effective_receptive_field(model, x: np.ndarray, layer: int, channel: int, y:
     if act.ndim == 4:
         _, c, h, w = act.shape
         if not (0 <= channel < c and 0 <= y < h and 0 <= xx < w):
-            raise ValueError(f"layer {layer}: unit (channel {channel}, y {y}, x {xx}) is outside its {c}x{h}x{w} output")
+            raise ValueError(f"layer {layer}: unit (channel {channel}, y {y}, x {xx}) "
+                             f"is outside its {c}x{h}x{w} output")
         dout[0, channel, y, xx] = 1
     else:
         if not 0 <= channel < act.shape[1]:
@@ -195,6 +197,8 @@ def _check_layer(layers, layer: int) -> int:
 
 
 def _check_unit(rf: RFRecord, y: int, x: int) -> None:
+    if rf.grid_hw is None:
+        raise ValueError(f"layer {rf.index} ({rf.type}) is flat: its units have no (y, x) position")
     h, w = rf.grid_hw
     if not (0 <= y < h and 0 <= x < w):
         raise ValueError(f"layer {rf.index} ({rf.type}): unit ({y}, {x}) is outside its {h}x{w} output")

@@ -28,17 +28,20 @@ import struct
 import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
 
 from convlab import __version__ as APP_VERSION
 
-from .functional import PADDING_MODES
+from . import settings
+from .kernels import MAX_KERNEL_SIZE as MAX_KERNEL
 from .layers import SpecError
 from .model import build_layers
 from .optim import OPTIMIZERS
-from .playground import DISPLAY_MODES, MAX_KERNEL
+from .playground import DISPLAY_MODES
+from .settings import ConvSettings, LearnSettings, PoolSettings, SourceSettings, TrainSettings, defaults
 
 __all__ = ["Session", "SessionError", "save", "load", "validate", "backup_path", "FORMAT", "SCHEMA"]
 
@@ -60,16 +63,14 @@ MAX_TEXT = 65536  # characters in one string setting
 
 OPTIMIZER_TYPES = tuple(cls.__name__ for cls in OPTIMIZERS.values())  # "SGD", "Adam"
 
-DEFAULT_SOURCE = {"kind": "image", "camera_index": 0, "video_path": "", "mirror": False, "resolution": [640, 480], "fps": 30}
-DEFAULT_CONV = {"stride": 1, "padding": 0, "padding_mode": "zeros", "dilation": 1}
-DEFAULT_POST = {"pool": "none", "pool_kernel": 2, "pool_stride": 2}
-DEFAULT_LEARN = {
-    "target_kind": "preset", "target_key": "sobel_x", "kernel": 3, "stride": 1, "padding": 0,
-    "dilation": 1, "optimizer": "adam", "lr": 0.01, "steps": 500,
-}
-DEFAULT_TRAIN = {"val_fraction": 0.15, "batch_size": 32, "epochs": 3, "optimizer": "momentum", "lr": 0.05,
-                 "weight_decay": 0.0, "seed": 0}
-DEFAULT_DATASET = {"kind": "digits", "path": "", "samples": 6000}
+# Defaults and limits of every setting live in convlab.core.settings (the widgets use the same ones).
+DEFAULT_SOURCE = defaults(SourceSettings)
+DEFAULT_CONV = defaults(ConvSettings)
+DEFAULT_POST = defaults(PoolSettings)
+DEFAULT_LEARN = defaults(LearnSettings)
+DATASET_KEYS = {"kind": "dataset", "path": "path", "samples": "samples"}  # session key -> TrainSettings field
+DEFAULT_TRAIN = {k: v for k, v in defaults(TrainSettings).items() if k not in DATASET_KEYS.values()}
+DEFAULT_DATASET = {key: defaults(TrainSettings)[name] for key, name in DATASET_KEYS.items()}
 DEFAULT_SELECTION = {"layer": None, "unit": None, "rf_mode": "analytic"}
 DEFAULT_WINDOW = {"geometry": "", "state": ""}
 
@@ -138,7 +139,7 @@ class Session:
             return NotImplemented
         return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, never hashed
 
 
 def _same(a, b) -> bool:
@@ -148,7 +149,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -160,7 +161,7 @@ def backup_path(path) -> str:
 # =========================================================================== checking values
 
 
-def _fail(message: str):
+def _fail(message: str) -> NoReturn:
     raise SessionError(message)
 
 
@@ -263,25 +264,30 @@ def _check_json(v, where: str, depth: int = 0) -> None:
 
 
 # name -> (defaults, checks of the known keys); other keys are kept as they are (JSON values)
-_DICTS = {
-    "source": (DEFAULT_SOURCE, {
-        "kind": _str(("image", "camera", "video")), "camera_index": _int(0), "video_path": _str(),
-        "mirror": _bool, "resolution": _ints(2, 1), "fps": _num(0, lo_open=True),
-    }),
-    "conv": (DEFAULT_CONV, {
-        "stride": _int(1), "padding": _int(0), "padding_mode": _str(PADDING_MODES), "dilation": _int(1),
-    }),
-    "post": (DEFAULT_POST, {"pool": _str(("none", "max", "avg")), "pool_kernel": _int(1), "pool_stride": _int(1)}),
-    "learn": (DEFAULT_LEARN, {
-        "target_kind": _str(), "target_key": _str(), "kernel": _int(1), "stride": _int(1), "padding": _int(0),
-        "dilation": _int(1), "optimizer": _str(), "lr": _num(0, lo_open=True), "steps": _int(1),
-    }),
-    "train_settings": (DEFAULT_TRAIN, {
-        "val_fraction": _num(0, 1, hi_open=True), "batch_size": _int(1), "epochs": _int(1),
-        "optimizer": _str(("sgd", "momentum", "adam")), "lr": _num(0, lo_open=True), "weight_decay": _num(0),
-        "seed": _int(none=True),
-    }),
-    "dataset": (DEFAULT_DATASET, {"kind": _str(), "path": _str(), "samples": _int(1)}),
+def _setting_check(cls: type, name: str):
+    """The session check of one setting: the settings module's own check, as a SessionError."""
+    def check(v, where):
+        try:
+            settings.check_value(cls, name, v, where)
+        except settings.SettingsError as e:
+            raise SessionError(str(e)) from None
+    return check
+
+
+def _checks_of(cls: type, keys: dict[str, str] | None = None) -> dict[str, Any]:
+    """Checks of a group's settings (``keys``: session key -> field name, default: every field)."""
+    keys = keys or {f.name: f.name for f in fields(cls)}
+    return {key: _setting_check(cls, name) for key, name in keys.items()}
+
+
+# name -> (defaults, checks of the known keys); other keys are kept as they are (JSON values)
+_DICTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "source": (DEFAULT_SOURCE, _checks_of(SourceSettings)),
+    "conv": (DEFAULT_CONV, _checks_of(ConvSettings)),
+    "post": (DEFAULT_POST, _checks_of(PoolSettings)),
+    "learn": (DEFAULT_LEARN, _checks_of(LearnSettings)),
+    "train_settings": (DEFAULT_TRAIN, _checks_of(TrainSettings, {k: k for k in DEFAULT_TRAIN})),
+    "dataset": (DEFAULT_DATASET, _checks_of(TrainSettings, DATASET_KEYS)),
     "selection": (DEFAULT_SELECTION, {
         "layer": _int(0, none=True), "unit": _ints(4, 0, none=True), "rf_mode": _str(("analytic", "effective")),
     }),
@@ -564,7 +570,8 @@ def _json_default(v):
 
 def _pack(s: Session, created: str, saved: str) -> tuple[dict, dict[str, np.ndarray]]:
     """The manifest and the arrays to write (logical name -> array) for a validated session."""
-    manifest = {"format": FORMAT, "schema": SCHEMA, "app_version": APP_VERSION, "created": created, "saved": saved}
+    manifest: dict[str, Any] = {"format": FORMAT, "schema": SCHEMA, "app_version": APP_VERSION,
+                                "created": created, "saved": saved}
     for name in _JSON_FIELDS:
         manifest[name] = getattr(s, name)
     arrays = {name: getattr(s, name) for name in _SINGLE_ARRAYS if getattr(s, name) is not None}

@@ -55,14 +55,15 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from convlab.core.images import ImageError, encode_png, read_image, to_rgb
+from convlab.core.images import IMAGE_SUFFIXES, ImageError, encode_png, read_image, to_rgb
 
 __all__ = [
     "SourceError",
@@ -85,7 +86,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 THREAD_PREFIX = "convlab-source-"
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_VIDEO_FPS = 25.0  # pacing for files whose frame rate OpenCV cannot tell
 
 
@@ -136,11 +136,11 @@ class Frame:
 # Registry of live sources (for tests and for a clean application exit)
 # ---------------------------------------------------------------------------
 
-_LIVE: "weakref.WeakSet[FrameSource]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[FrameSource] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
-def live_sources() -> list["FrameSource"]:
+def live_sources() -> list[FrameSource]:
     """Sources whose reader thread has started and not finished yet."""
     with _LIVE_LOCK:
         return list(_LIVE)
@@ -287,7 +287,7 @@ class FrameSource:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def __enter__(self) -> "FrameSource":
+    def __enter__(self) -> FrameSource:
         self.start()
         return self
 
@@ -525,7 +525,7 @@ class FrameSource:
             self._release_capture()
             with self._cond:
                 by_itself = end_message is not None and not self._stop_requested
-                if by_itself:
+                if end_message is not None and by_itself:
                     self._ended, self._error = True, end_message
                 self._finished, self._parked = True, False
                 self._recent.clear()
@@ -634,7 +634,8 @@ class CameraSource(FrameSource):
             raise SourceError(f"a camera index is a whole number from 0, got {index!r}")
         for name, value in (("width", width), ("height", height)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise SourceError(f"camera {index}: the requested {name} must be a positive whole number, got {value!r}")
+                raise SourceError(f"camera {index}: the requested {name} must be a positive whole number, "
+                                  f"got {value!r}")
         if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise SourceError(f"camera {index}: the requested frame rate must be positive, got {fps!r}")
         if max_failures < 1:

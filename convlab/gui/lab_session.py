@@ -12,16 +12,10 @@ import base64
 import os
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
-from convlab.core.playground import ConvSettings, FilterBank, PostSettings
 from convlab.core.session import Session, SessionError, load, save
-from convlab.core.training import EpochResult
-
-from .network_state import TrainSettings
-from .state import DEFAULT_BANK, Snapshot, preset_bank
 
 SESSION_FILTER = "ConvLab sessions (*.convlab);;All files (*)"
 AUTOSAVE_NAME = "autosave.convlab"
@@ -39,110 +33,34 @@ def _unb64(text: str) -> QByteArray | None:
         return None
 
 
-# --------------------------------------------------------------------------- lab -> Session
+# --------------------------------------------------------------------------- lab <-> Session
+# Each state writes its own part of a session and restores it in two steps: ``prepare_restore``
+# checks the part and builds what it needs aside (raising SessionError, changing nothing), then
+# ``apply_restore`` swaps it in. A session is applied only once every part is prepared, so a bad
+# file leaves the whole lab as it was.
 
 
 def capture(window) -> Session:
     """Everything the window's lab holds, as a Session."""
-    st, net = window.state, window.net
     s = Session()
-    s.image = st.image
-    s.image_name = st.image_name
-    s.color = st.color
-    b = st.bank
-    s.kernels, s.biases, s.kernel_names = b.weights.copy(), b.biases.copy(), list(b.names)
-    c = st.settings
-    s.conv = {"stride": c.stride, "padding": c.padding, "padding_mode": c.padding_mode, "dilation": c.dilation}
-    s.display_mode = st.display_mode
-    p = st.post
-    s.post = {"pool": p.pool, "pool_kernel": p.pool_kernel, "pool_stride": p.pool_stride}
-    if p.mix is not None:
-        s.mix = np.asarray(p.mix, np.float32).copy()
-        s.mix_bias = (np.zeros(p.mix.shape[0], np.float32) if p.mix_bias is None
-                      else np.asarray(p.mix_bias, np.float32).copy())
-    s.selected_filter = st.selected
-    learn = window.learn_panel
-    s.learn = {**s.learn, **learn.setup()}
-    if learn.result is not None:
-        s.learn_kernel = np.asarray(learn.result.weight, np.float32).copy()
-        s.learn_bias = np.asarray(learn.result.bias, np.float32).copy()
-    s.model_spec = net.spec
-    s.model_preset = net.preset_key
-    if net.model is not None and net.training == "idle":
-        s.model_state = net.model.state_dict()
-    elif net.view_model is not None:  # during a run: the latest snapshot the GUI holds
-        s.model_state = net.view_model.state_dict()
-    s.optimizer_state = net.optimizer_state
-    t = net.settings
-    s.train_settings = {"val_fraction": t.val_fraction, "batch_size": t.batch_size, "epochs": t.epochs,
-                        "optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay, "seed": t.seed}
-    s.dataset = {"kind": t.dataset, "path": t.path, "samples": t.samples}
-    if net.history_steps:
-        s.history_steps = np.asarray(net.history_steps, dtype=np.float64).reshape(-1, 3)
-    s.history_epochs = [
-        {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
-         "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "step": step}
-        for e, step in zip(net.history_epochs, net.history_epoch_steps)
-    ]
-    if net.confusion is not None:
-        s.confusion = np.asarray(net.confusion, np.int64).copy()
-    s.captured_classes = list(net.captured_classes)
-    if net.captured_x is not None and len(net.captured_y):
-        s.captured_x = np.asarray(net.captured_x, np.float32).copy()
-        s.captured_y = np.asarray(net.captured_y, np.int64).copy()
-    layer = window.layers_panel.selected_layer()
-    s.selection = {"layer": layer, "unit": list(net.unit) if net.unit else None, "rf_mode": net.rf_mode}
+    window.state.write_session(s)
+    window.learn_state.write_session(s)
+    window.net.write_session(s)
+    s.selection = {**s.selection, "layer": window.layers_panel.selected_layer()}
     s.window = {"geometry": _b64(window.saveGeometry()), "state": _b64(window.saveState(window.layout_version))}
     return s
 
 
-# --------------------------------------------------------------------------- Session -> lab
-
-
 def restore(window, s: Session) -> None:
-    """Replace the window's lab with a loaded session (the undo history starts afresh)."""
+    """Replace the window's lab with a loaded session (the undo history starts afresh), or raise
+    SessionError and leave the lab exactly as it was."""
     st, net = window.state, window.net
-    if s.image is not None:
-        st.set_image(s.image, s.image_name or "session image")
-    channels = 1 if s.color == "gray" else 3
-    if s.kernels is not None and s.kernels.shape[1] == channels:
-        bank = FilterBank(s.kernels, s.biases, list(s.kernel_names))
-    elif s.kernels is None:  # a lab without a bank starts from the default one
-        bank = preset_bank(list(DEFAULT_BANK), channels)
-    else:
-        bank = None
-    conv = ConvSettings(int(s.conv.get("stride", 1)), int(s.conv.get("padding", 0)),
-                        str(s.conv.get("padding_mode", "zeros")), int(s.conv.get("dilation", 1)))
-    post = PostSettings(str(s.post.get("pool", "none")), int(s.post.get("pool_kernel", 2)),
-                        int(s.post.get("pool_stride", 2)), s.mix, s.mix_bias)
-    if bank is None:
-        from .state import convert_bank
-
-        bank = convert_bank(st.bank, channels)
-    sel = min(max(int(s.selected_filter), 0), bank.count - 1)
-    st._restore(Snapshot(s.color, bank, conv, post, s.display_mode, sel))
-    window.learn_panel.apply_setup(s.learn)
-    ts, ds = s.train_settings, s.dataset
-    settings = TrainSettings(
-        dataset=str(ds.get("kind", "digits")), path=str(ds.get("path", "")), samples=int(ds.get("samples", 6000)),
-        val_fraction=float(ts.get("val_fraction", 0.15)), batch_size=int(ts.get("batch_size", 32)),
-        epochs=int(ts.get("epochs", 3)), optimizer=str(ts.get("optimizer", "momentum")), lr=float(ts.get("lr", 0.05)),
-        weight_decay=float(ts.get("weight_decay", 0.0)), seed=int(ts.get("seed", 0)),
-    )
-    steps = [] if s.history_steps is None else [tuple(map(float, r)) for r in s.history_steps]
-    steps = [(int(a), b, c) for a, b, c in steps]
-    epochs = [EpochResult(int(e.get("epoch", i + 1)), e.get("train_loss"), e.get("train_accuracy"),
-                          e.get("val_loss"), e.get("val_accuracy")) for i, e in enumerate(s.history_epochs)]
-    epoch_steps = [int(e.get("step", 0)) for e in s.history_epochs]
-    net.set_captured(s.captured_x, s.captured_y, s.captured_classes)  # before a "captured" dataset is rebuilt
-    net.restore(s.model_spec, s.model_preset, s.model_state, settings, steps, epochs, epoch_steps, s.optimizer_state)
-    if s.confusion is not None and net.dataset is None and net.report.ok:
-        # the confusion matrix, gallery and probabilities come back once the (seeded) dataset is rebuilt
-        net.load_dataset(then=net.evaluate)
-    unit = s.selection.get("unit")
-    if isinstance(unit, list) and len(unit) == 4:
-        net.set_rf_mode(str(s.selection.get("rf_mode", "analytic")))
-        net.select_unit(*map(int, unit))
+    lab_part = st.prepare_restore(s)
+    learn_part = window.learn_state.prepare_restore(s)
+    net_part = net.prepare_restore(s)
+    st.apply_restore(lab_part)
+    window.learn_state.apply_restore(learn_part)
+    net.apply_restore(net_part)
     layer = s.selection.get("layer")
     if isinstance(layer, int):
         window.layers_panel.select_layer(layer)
@@ -242,12 +160,11 @@ class SessionController(QObject):
             return False
         try:
             session = load(path)
+            self._loading = True
+            restore(self.window, session)
         except SessionError as e:
             self.window.show_error("Cannot open session", str(e))
             return False
-        self._loading = True
-        try:
-            restore(self.window, session)
         finally:
             self._loading = False
         self.path = os.fspath(path)

@@ -17,7 +17,8 @@ thread, newest frame wins) and the lab:
 Per-frame stage times (capture, preprocessing, filters, model, drawing) and the frame rate are in
 ``LivePipeline.stats``; ``statsChanged`` carries them about four times a second.
 
-Data flows one way: source -> LiveSource -> LivePipeline -> LabState / NetworkState -> views.
+Data flows one way: source -> LiveSource -> LivePipeline -> LabState.show_frame / NetworkState.show_frame
+-> views.  The pipeline only schedules: it never blocks, emits or filters the states' signals.
 """
 
 from __future__ import annotations
@@ -26,15 +27,13 @@ import sys
 import threading
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from convlab.core.preprocess import model_input
 from convlab.core.sources import Frame, FrameSource, SourceError
 
 __all__ = ["LiveSource", "LivePipeline", "LiveStats", "format_stats", "open_error_text", "STAGES"]
@@ -245,13 +244,15 @@ def format_stats(stats: LiveStats) -> str:
 # ---------------------------------------------------------------------------------------------
 
 class LivePipeline(QObject):
-    """Runs the newest frame through a LabState (filter bank) and a NetworkState (model).
+    """A scheduler: the newest frame through the lab's LabState (filter bank) and NetworkState (model).
 
-    One frame at a time: ``offer(frame)`` keeps the newest waiting frame.  A frame becomes the
-    lab's image and its bank job goes to the BankWorker first; the model then runs here and its
-    views draw (``inputChanged``, ``activationsChanged``) while the bank computes.  The frame is
-    finished when the BankWorker's result has been drawn by every ``resultChanged`` handler; the
-    waiting frame then starts at once, so its bank computes while Qt paints the finished one.
+    One frame at a time: ``offer(frame)`` keeps the newest waiting frame (an older waiting one is
+    replaced and counted in ``skipped``). A frame goes in through each state's own entry for
+    frames: ``LabState.show_frame`` submits the bank job to the BankWorker and draws the input,
+    then ``NetworkState.show_frame`` runs the model here while the bank computes. The frame is
+    finished when the lab announces that the result of its job (or of a newer one) has been drawn
+    (``LabState.resultShown``); the waiting frame then starts at once, so its bank computes while
+    Qt paints the finished one.
 
     ``bank_max_side``: when set, frames larger than that are downscaled (INTER_AREA) before they
     become the lab's image (the model sees the same downscaled image).
@@ -273,8 +274,10 @@ class LivePipeline(QObject):
         self._saved_switch: float | None = None  # sys.getswitchinterval() before live mode
         self._pending: Frame | None = None
         self._frame: Frame | None = None  # the frame being processed
+        self._job = -1  # the bank job of that frame
+        self._shown: tuple[int, float] = (-1, 0.0)  # the newest (job, draw ms) the lab has drawn
         self._started_at = 0.0
-        self._bank_done = self._model_done = True
+        self._bank_done = True
         self._times: dict[str, float] = {}
         self._done_times: deque[float] = deque()
         self._frames = 0
@@ -282,9 +285,7 @@ class LivePipeline(QObject):
         self._stats = LiveStats()
         self._last_stats_emit = 0.0
         self.last_frame: Frame | None = None  # the newest frame shown
-        self._in_meta = self._result_seen = False
-        lab.resultChanged.connect(self._result_changed)
-        lab.installEventFilter(self)  # the queued BankWorker result arrives as a MetaCall event
+        lab.resultShown.connect(self._result_shown)
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -348,16 +349,18 @@ class LivePipeline(QObject):
             return
         self._frame = frame
         self._started_at = time.perf_counter()
-        self._times = dict.fromkeys(STAGES, 0.0)
-        self._times["capture"] = frame.capture_ms
-        self._bank_done = self._model_done = False
-        try:
-            image = self._bank_image(frame.image)
-            self._show_on_lab(image)
-            self._feed_model(self.lab.image if self.lab.image is not None else image)
-        finally:
-            self._model_done = True
-        self._maybe_finished()
+        times = self._times = dict.fromkeys(STAGES, 0.0)
+        times["capture"] = frame.capture_ms
+        self._bank_done = False
+        self._job = -1
+        t0 = time.perf_counter()
+        job = self.lab.show_frame(self._bank_image(frame.image), self.name)  # bank submitted, input drawn
+        times["draw"] += (time.perf_counter() - t0) * 1e3
+        for stage, ms in self.net.show_frame(self.lab.image).items():  # the model, here, meanwhile
+            times[stage] += ms
+        self._job = job
+        if self._shown[0] >= job:  # computed here (no worker) or refused (geometry): already drawn
+            self._bank_finished(self._shown[1])
 
     def _bank_image(self, image: np.ndarray) -> np.ndarray:
         side = self.bank_max_side
@@ -368,73 +371,13 @@ class LivePipeline(QObject):
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
-    # -- the playground -------------------------------------------------------------------
+    # -- the bank's result ----------------------------------------------------------------
 
-    def _show_on_lab(self, image: np.ndarray) -> None:
-        """The frame becomes the lab's image and the bank job is submitted first (the BankWorker
-        computes while the model runs here).  No status-bar message per frame.
-
-        LabState.set_image announces every image in the status bar and emits imageChanged
-        before it submits the job; its signals are held back for the call and imageChanged is
-        emitted afterwards.  (A LabState.set_live_frame would make this one call.)
-        """
-        lab = self.lab
-        blocked = lab.blockSignals(True)
-        try:
-            lab.set_image(image, self.name)
-        finally:
-            lab.blockSignals(blocked)
-        # without a worker, or when the geometry does not fit, the result (or the error) is
-        # already there: its resultChanged was held back too
-        synchronous = lab.worker is None or bool(lab.geometry_error())
-        t0 = time.perf_counter()
-        with self._model_fed_here():
-            lab.imageChanged.emit()  # the input view, the source panel, ...
-        self._times["draw"] += (time.perf_counter() - t0) * 1e3
-        if synchronous:
-            t0 = time.perf_counter()
-            lab.resultChanged.emit()  # the views, and _result_changed
-            self._times["draw"] += (time.perf_counter() - t0) * 1e3
-
-    @contextmanager
-    def _model_fed_here(self):
-        """While the lab announces the frame, a window that forwards every lab image to the
-        network (MainWindow: imageChanged -> net.set_image) only stores it: the pipeline feeds
-        the model itself right after, timing preprocessing, model and drawing apart."""
-        net = self.net
-        source = net.input_source
-        if source != "image":
-            yield
-            return
-        net.input_source = "live"  # NetworkState.set_image then stores the image, nothing more
-        try:
-            yield
-        finally:
-            net.input_source = source
-
-    def eventFilter(self, obj, event) -> bool:
-        """The BankWorker's result reaches the lab as a queued call (a MetaCall event).  It is
-        delivered here, so the time its handlers take (the views drawing the new maps) is known,
-        and the frame is finished after all of them, whatever order they were connected in."""
-        if (self._frame is None or obj is not self.lab or event.type() != QEvent.MetaCall
-                or self._in_meta):
-            return False  # not live, or not a queued call: Qt delivers it as usual
-        self._in_meta, self._result_seen = True, False
-        t0 = time.perf_counter()
-        try:
-            obj.event(event)  # LabState._on_result -> resultChanged -> the views
-        finally:
-            self._in_meta = False
-        if self._result_seen:
-            self._bank_finished((time.perf_counter() - t0) * 1e3)
-        return True
-
-    @Slot()
-    def _result_changed(self) -> None:
-        if self._in_meta:
-            self._result_seen = True  # finished when the queued call returns
-        else:  # computed here (no worker), refused (geometry), or redrawn after an edit
-            self._bank_finished(0.0)
+    @Slot(int, float)
+    def _result_shown(self, job: int, draw_ms: float) -> None:
+        self._shown = (job, draw_ms)
+        if self._frame is not None and 0 <= self._job <= job:  # this frame's result, or a newer one
+            self._bank_finished(draw_ms)
 
     def _bank_finished(self, draw_ms: float) -> None:
         if self._frame is None or self._bank_done:
@@ -442,57 +385,17 @@ class LivePipeline(QObject):
         self._times["draw"] += draw_ms
         self._times["filters"] = float(self.lab.compute_ms)
         self._bank_done = True
-        if self._model_done:
-            self._maybe_finished()
-
-    # -- the model ------------------------------------------------------------------------
-
-    def _feed_model(self, image: np.ndarray) -> None:
-        """What NetworkState.set_image does for an image input, with each stage timed: the
-        preprocessing, the forward pass (views held back), then the views."""
-        net = self.net
-        net.image = image
-        if net.input_source != "image":
-            return  # the network looks at a validation sample: nothing to recompute
-        m = net.view_model
-        t0 = time.perf_counter()
-        x = None
-        if m is not None and len(m.input_shape) == 3:
-            try:
-                x = model_input(image, m.input_shape, net.preprocess)
-            except ValueError:
-                x = None
-        if x is None:  # no model, a flat input, or an input it refuses: its own path and message
-            net.refresh_input()
-            self._times["model"] += (time.perf_counter() - t0) * 1e3
-            return
-        t1 = time.perf_counter()
-        net.current_input = x
-        blocked = net.blockSignals(True)
-        try:
-            net.refresh_activations()
-        finally:
-            net.blockSignals(blocked)
-        t2 = time.perf_counter()
-        net.inputChanged.emit()
-        net.activationsChanged.emit()
-        t3 = time.perf_counter()
-        self._times["preprocess"] += (t1 - t0) * 1e3
-        self._times["model"] += (t2 - t1) * 1e3
-        self._times["draw"] += (t3 - t2) * 1e3
+        self._finished()
 
     # -- frames out -----------------------------------------------------------------------
 
-    def _maybe_finished(self) -> None:
+    def _finished(self) -> None:
         frame = self._frame
-        if frame is None or not (self._bank_done and self._model_done):
-            return
         now = time.perf_counter()
         self._frame = None
         self._frames += 1
         self.last_frame = frame
-        times = self._times
-        self._stats = LiveStats(**{k: float(v) for k, v in times.items()})
+        self._stats = LiveStats(**{k: float(v) for k, v in self._times.items()})
         self._done_times.append(now)
         while self._done_times and now - self._done_times[0] > 1.0:
             self._done_times.popleft()

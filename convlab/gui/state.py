@@ -4,10 +4,18 @@ Panels read the state and call its methods; they never keep their own copy of a 
 Every edit of the filter bank, the convolution settings, the post-processing or the colour
 mode goes through ``edit()``, which pushes an undoable command holding the state before and
 after. Heavy computation runs in a BankWorker thread; the newest request wins.
+
+Two ways in for a picture: ``set_image`` for a still image (announced in the status bar,
+``imageChanged``: the source panel, the filter math, the learn panel and the unsaved mark follow)
+and ``show_frame`` for a live frame (``frameChanged`` only: the views that draw the input follow).
+Every compute request has a job id; ``resultShown(job, ms)`` follows ``resultChanged`` once every
+listener has drawn that job's result (``ms``: how long they took), so a caller knows when its
+frame is on screen.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -17,11 +25,19 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from convlab.core import kernels
 from convlab.core.images import downscale_to_fit
 from convlab.core.playground import (
-    BankResult, ConvSettings, FilterBank, PostSettings, check_geometry, image_to_input, mix_weights,
+    BankResult,
+    ConvSettings,
+    FilterBank,
+    PostSettings,
+    check_geometry,
+    image_to_input,
+    mix_weights,
 )
+from convlab.core.session import Session, SessionError
+from convlab.core.settings import MAX_BANK_FILTERS, PoolSettings, from_mapping, to_mapping
 
 MAX_IMAGE_SIDE = 1024
-MAX_FILTERS = 32
+MAX_FILTERS = MAX_BANK_FILTERS
 DEFAULT_BANK = ("sobel_x", "sobel_y", "laplacian", "box_blur")
 
 
@@ -38,7 +54,7 @@ class Snapshot:
 
 
 class _EditCommand(QUndoCommand):
-    def __init__(self, state: "LabState", text: str, before: Snapshot, after: Snapshot, merge_id: int = -1):
+    def __init__(self, state: LabState, text: str, before: Snapshot, after: Snapshot, merge_id: int = -1):
         super().__init__(text)
         self.state, self.before, self.after, self._merge_id = state, before, after, merge_id
 
@@ -67,7 +83,7 @@ def convert_bank(bank: FilterBank, channels: int) -> FilterBank:
     if bank.channels == channels:
         return bank
     weights, names = [], []
-    for w, name in zip(bank.weights, bank.names):
+    for w, name in zip(bank.weights, bank.names, strict=True):
         p = kernels.KERNEL_PRESETS.get(name)
         if p is not None and (not p.mixes_channels or channels == 3):
             weights.append(p.filter(channels))
@@ -101,7 +117,9 @@ class LabState(QObject):
     postChanged = Signal()  # pooling / 1x1 mix after the bank
     displayChanged = Signal()  # how signed outputs are shown
     selectionChanged = Signal()  # which filter is selected (shown enlarged and edited)
+    frameChanged = Signal()  # a live frame became the input (show_frame)
     resultChanged = Signal()  # a new BankResult (or an error) is ready
+    resultShown = Signal(int, float)  # job id, ms: every resultChanged listener has drawn that result
     message = Signal(str)  # something for the status bar
 
     def __init__(self, parent=None):
@@ -119,6 +137,7 @@ class LabState(QObject):
         self.result: BankResult | None = None
         self.error = ""  # why there is no result, in words and numbers
         self.compute_ms = 0.0
+        self.result_job = 0  # the job whose result (or error) is the current one
         self._job = 0  # id of the newest compute request
         self.worker = None  # set by attach_worker
 
@@ -160,6 +179,20 @@ class LabState(QObject):
         self.imageChanged.emit()
         self.request_compute()
         return scaled
+
+    def show_frame(self, image: np.ndarray, name: str | None = None) -> int:
+        """A live frame becomes the input: no status-bar message, not an edit, not a new still image.
+        The bank job is submitted before the input views draw (``frameChanged``), so it computes
+        while they do. Returns the job id (see ``resultShown``)."""
+        small, _ = downscale_to_fit(image, MAX_IMAGE_SIDE)
+        self.image = small
+        if name is not None:
+            self.image_name = name
+        self._rebuild_input()
+        self.request_compute()
+        job = self._job
+        self.frameChanged.emit()
+        return job
 
     def _rebuild_input(self):
         self.input = None if self.image is None else image_to_input(self.image, self.color)
@@ -256,15 +289,34 @@ class LabState(QObject):
         bank = FilterBank(kernels.resize_kernel(bank.weights, size), bank.biases, ["custom"] * bank.count)
         return self.edit(f"Kernel size {size}x{size}", bank=bank)
 
-    def add_filter(self, key: str = "identity") -> bool:
-        if self.bank.count >= MAX_FILTERS:
-            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters")
+    def add_filters(self, weights, biases, names, text: str) -> bool:
+        """Append K filters (each ``(channels, F, F)``, sizes may differ) as ONE undo step ``text``.
+
+        The bank is resized to its largest kernel, the first new filter is selected. False, with a
+        message, when the bank would hold more than MAX_FILTERS filters.
+        """
+        ws = [np.asarray(w, np.float32) for w in weights]
+        k, count = len(ws), self.bank.count
+        if not k or len(biases) != k or len(names) != k:
+            raise ValueError(f"add_filters needs as many biases and names as filters, got {k}, {len(biases)} "
+                             f"and {len(names)}")
+        for w in ws:
+            if w.ndim != 3 or w.shape[0] != self.channels or w.shape[1] != w.shape[2]:
+                raise ValueError(f"a filter for this {self.color} lab is {self.channels} x F x F, got shape {w.shape}")
+        if count + k > MAX_FILTERS:
+            extra = "" if count >= MAX_FILTERS or k == 1 else f" and has {count}"
+            remove = "one" if count + k - MAX_FILTERS == 1 else str(count + k - MAX_FILTERS)
+            self.message.emit(f"a bank holds at most {MAX_FILTERS} filters{extra}: remove {remove} first")
             return False
+        size = max(self.bank.size, *(w.shape[-1] for w in ws))
+        new = np.stack([kernels.resize_kernel(w, size) for w in ws])
+        bank = FilterBank(np.concatenate([kernels.resize_kernel(self.bank.weights, size), new]),
+                          np.append(self.bank.biases, np.asarray(biases, np.float32)), self.bank.names + list(names))
+        return self.edit(text, bank=bank, selected=count)
+
+    def add_filter(self, key: str = "identity") -> bool:
         p = kernels.preset(key)
-        w = kernels.resize_kernel(p.filter(self.channels), max(self.bank.size, p.size))
-        ws = kernels.resize_kernel(self.bank.weights, w.shape[-1])
-        bank = FilterBank(np.concatenate([ws, w[None]]), np.append(self.bank.biases, p.bias), self.bank.names + [key])
-        return self.edit("Add filter", bank=bank, selected=bank.count - 1)
+        return self.add_filters([p.filter(self.channels)], [p.bias], [key], "Add filter")
 
     def duplicate_filter(self) -> bool:
         if self.bank.count >= MAX_FILTERS:
@@ -313,8 +365,7 @@ class LabState(QObject):
             return
         err = self.geometry_error()
         if err:
-            self.result, self.error = None, err
-            self.resultChanged.emit()
+            self._on_result(self._job, None, err, 0.0)
             return
         if self.worker is None:  # no thread (scripts, some tests): compute right here
             from convlab.core.playground import apply_bank
@@ -329,5 +380,57 @@ class LabState(QObject):
     def _on_result(self, job: int, result, error: str, ms: float) -> None:
         if job != self._job:
             return  # a newer request is on its way
-        self.result, self.error, self.compute_ms = result, error, ms
+        self.result, self.error, self.compute_ms, self.result_job = result, error, ms, job
+        t0 = time.perf_counter()
         self.resultChanged.emit()
+        self.resultShown.emit(job, (time.perf_counter() - t0) * 1e3)
+
+    # ------------------------------------------------------------------ sessions
+
+    def write_session(self, s: Session) -> None:
+        """The playground's part of a session: the image, the colour mode, the bank and its settings."""
+        s.image, s.image_name, s.color = self.image, self.image_name, self.color
+        b = self.bank
+        s.kernels, s.biases, s.kernel_names = b.weights.copy(), b.biases.copy(), list(b.names)
+        s.conv = to_mapping(self.settings)
+        s.display_mode = self.display_mode
+        p = self.post
+        s.post = to_mapping(PoolSettings(p.pool, p.pool_kernel, p.pool_stride))
+        if p.mix is not None:
+            s.mix = np.asarray(p.mix, np.float32).copy()
+            s.mix_bias = (np.zeros(p.mix.shape[0], np.float32) if p.mix_bias is None
+                          else np.asarray(p.mix_bias, np.float32).copy())
+        s.selected_filter = self.selected
+
+    def prepare_restore(self, s: Session) -> tuple[np.ndarray | None, str, Snapshot]:
+        """Everything ``apply_restore`` needs from a (validated) session, checked against the limits the
+        widgets have; SessionError says what does not fit. Nothing changes here."""
+        channels = 1 if s.color == "gray" else 3
+        try:
+            conv = from_mapping(ConvSettings, s.conv, "conv")
+            pool = from_mapping(PoolSettings, s.post, "post")
+        except ValueError as e:
+            raise SessionError(str(e)) from None
+        if s.kernels is None:  # a lab without a bank starts from the default one
+            bank = preset_bank(list(DEFAULT_BANK), channels)
+        elif s.kernels.shape[0] > MAX_FILTERS:
+            raise SessionError(f"the bank has {s.kernels.shape[0]} filters; the playground holds at most {MAX_FILTERS}")
+        else:
+            bank = FilterBank(s.kernels, s.biases, list(s.kernel_names))
+            if bank.channels != channels:
+                bank = convert_bank(bank, channels)
+        mix, mix_bias = s.mix, s.mix_bias
+        if mix is not None and (mix.shape[1] != bank.count or mix.shape[0] > bank.count):
+            mix, mix_bias = None, None  # a 1x1 mix for another bank: dropped
+        post = PostSettings(pool.pool, pool.pool_kernel, pool.pool_stride, mix, mix_bias)
+        selected = min(max(int(s.selected_filter), 0), bank.count - 1)
+        image = s.image
+        return image, s.image_name or "session image", Snapshot(s.color, bank, conv, post, s.display_mode, selected)
+
+    def apply_restore(self, prepared: tuple[np.ndarray | None, str, Snapshot]) -> None:
+        """Replace the playground with a prepared session part (not an undo step)."""
+        image, name, snapshot = prepared
+        if image is not None:
+            self.set_image(image, name)
+        self._restore(snapshot)
+

@@ -189,8 +189,9 @@ class FitProgress:
 
     ``weight`` (K, C, F, F) is a copy on the inputs' own scale; the fit's callback does not carry
     the bias, so ``bias`` (K,) is the best bias for that weight (the mean of target - conv) and
-    ``output`` (K, H', W') the first input through the current filter with it. All three are None
-    for a two-layer run. ``losses`` holds (step, loss) of every step since the previous report.
+    ``output`` (K, H', W') the first input through the current filter with it (both from
+    ``convlab.core.filter_learning.best_bias``). All three are None for a two-layer run.
+    ``losses`` holds (step, loss) of every step since the previous report.
     """
 
     __slots__ = ("step", "loss", "weight", "bias", "output", "losses", "steps_per_second", "elapsed", "paused")
@@ -296,18 +297,17 @@ class FitWorker(ThreadWorker):
         return True
 
     def _report(self, step, loss, weight, now) -> None:
-        from convlab.core import functional as F
+        from convlab.core.filter_learning import best_bias
 
         rate = (step - self._mark_step) / (now - self._mark_t) if now > self._mark_t else 0.0
         self._mark_t, self._mark_step, self._last = now, step, now
         bias = output = None
         if weight is not None:
             o = self.options
-            out, _ = F.conv2d_forward(self.inputs, weight.astype(np.float64), None, o.get("stride", 1),
-                                      o.get("padding", 0), o.get("dilation", 1))
-            b = (self.targets - out).mean(axis=(0, 2, 3))
+            b, out = best_bias(self.inputs, self.targets, weight, o.get("stride", 1), o.get("padding", 0),
+                               o.get("dilation", 1))
             bias = b.astype(np.float32)
-            output = (out[0] + b[:, None, None]).astype(np.float32)
+            output = out[0].astype(np.float32)
             weight = np.array(weight, dtype=np.float32)  # a copy of its own
         since, self._since = self._since, []
         self.progress.emit(FitProgress(step, float(loss), weight, bias, output, since, rate,

@@ -117,7 +117,8 @@ def test_conv2d_matches_nested_loops_other_padding_modes(mode, h, w, kernel, str
     weight = rng.normal(size=(3, 2, fh, fw))
     b = rng.normal(size=3)
     out, _ = F.conv2d_forward(x, weight, b, stride, padding, dilation, mode)
-    np.testing.assert_allclose(out, reference_conv2d(x, weight, b, stride, padding, dilation, mode), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(out, reference_conv2d(x, weight, b, stride, padding, dilation, mode), rtol=1e-10,
+                               atol=1e-10)
 
 
 def test_conv2d_is_cross_correlation_not_convolution():

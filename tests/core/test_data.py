@@ -152,7 +152,7 @@ def test_batches_seeded_and_unshuffled():
     ds = make_dataset(n=20)
     a = [yb for _, yb in ds.batches(6, rng=1)]
     b = [yb for _, yb in ds.batches(6, rng=np.random.default_rng(1))]
-    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
     plain = list(ds.batches(6, shuffle=False))
     assert np.array_equal(plain[0][0], ds.x[:6])
     assert np.array_equal(np.concatenate([yb for _, yb in plain]), ds.y)

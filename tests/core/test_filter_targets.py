@@ -7,8 +7,17 @@ import pytest
 
 from convlab.core import functional as F
 from convlab.core.filter_targets import (
-    OPENCV_TARGETS, image_target, learning_input, learning_shape, opencv_kernel, opencv_target, preset_target,
-    resize_note, sample_target, same_padding, why_not_linear,
+    OPENCV_TARGETS,
+    image_target,
+    learning_input,
+    learning_shape,
+    opencv_kernel,
+    opencv_target,
+    preset_target,
+    resize_note,
+    same_padding,
+    sample_target,
+    why_not_linear,
 )
 from convlab.core.kernels import preset
 

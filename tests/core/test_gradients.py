@@ -73,7 +73,7 @@ def make_layer(entry, in_shape, seed=0):
     """A float64 layer with random weights and a non-zero random bias."""
     layer = LAYER_TYPES[entry["type"]](entry, 0, tuple(in_shape), dtype=np.float64)
     rng = np.random.default_rng(seed)
-    for name, p in layer.params.items():
+    for p in layer.params.values():
         p[...] = rng.normal(0.0, 0.5, size=p.shape)
     return layer
 

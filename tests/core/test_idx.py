@@ -8,13 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convlab.core.data import (
-    FASHION_CLASSES,
-    IDXError,
-    load_mnist_folder,
-    read_idx,
-    write_idx,
-)
+from convlab.core.data import FASHION_CLASSES, IDXError, load_mnist_folder, read_idx, write_idx
 
 
 def idx_bytes(code: int, dims, payload: bytes) -> bytes:

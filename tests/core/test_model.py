@@ -136,17 +136,22 @@ def test_summary_flags_non_whole_division():
 
 
 @pytest.mark.parametrize("layers, pattern", [
-    ([{"type": "conv2d", "filters": 1, "kernel": 7}], r"layer 0 \(conv2d\): output height \(5 - 7 \+ 2\*0\)/1 \+ 1 = -1"),
-    ([{"type": "conv2d", "filters": 1, "kernel": 3, "dilation": 3}], r"layer 0 \(conv2d\).*the dilated kernel spans 7 pixels but the padded input is only 5"),
+    ([{"type": "conv2d", "filters": 1, "kernel": 7}],
+     r"layer 0 \(conv2d\): output height \(5 - 7 \+ 2\*0\)/1 \+ 1 = -1"),
+    ([{"type": "conv2d", "filters": 1, "kernel": 3, "dilation": 3}],
+     r"layer 0 \(conv2d\).*the dilated kernel spans 7 pixels but the padded input is only 5"),
     ([{"type": "linear", "units": 3}], r"layer 0 \(linear\): receives a 1x5x5 map.*add a flatten layer.*25 values"),
-    ([{"type": "flatten"}, {"type": "conv2d", "filters": 1, "kernel": 1}], r"layer 1 \(conv2d\): needs a spatial input.*25 values"),
+    ([{"type": "flatten"}, {"type": "conv2d", "filters": 1, "kernel": 1}],
+     r"layer 1 \(conv2d\): needs a spatial input.*25 values"),
     ([{"type": "conv2d", "filters": 0, "kernel": 3}], r"layer 0 \(conv2d\): filters must be at least 1, got 0"),
     ([{"type": "conv2d", "filters": 2, "kernel": -3}], r"layer 0 \(conv2d\): kernel must be at least 1, got -3"),
-    ([{"type": "conv2d", "filters": "six", "kernel": 3}], r"layer 0 \(conv2d\): filters must be a whole number, got 'six'"),
+    ([{"type": "conv2d", "filters": "six", "kernel": 3}],
+     r"layer 0 \(conv2d\): filters must be a whole number, got 'six'"),
     ([{"type": "conv2d", "filters": 2.5, "kernel": 3}], r"filters must be a whole number, got 2.5"),
     ([{"type": "conv2d", "filters": 2, "kernel": 3, "stride": 0}], r"stride must be at least 1, got 0"),
     ([{"type": "conv2d", "filters": 2, "kernel": 3, "padding": -1}], r"padding must be at least 0, got -1"),
-    ([{"type": "conv2d", "filters": 2, "kernel": 3, "padding_mode": "mirror"}], r"padding_mode must be one of zeros, reflect, replicate"),
+    ([{"type": "conv2d", "filters": 2, "kernel": 3, "padding_mode": "mirror"}],
+     r"padding_mode must be one of zeros, reflect, replicate"),
     ([{"type": "conv2d", "kernel": 3}], r"layer 0 \(conv2d\): filters is required"),
     ([{"type": "conv2d", "filters": 2, "kernels": 3}], r"unknown field 'kernels'"),
     ([{"type": "conv3d"}], r"layer 0: unknown layer type 'conv3d'"),
@@ -155,7 +160,8 @@ def test_summary_flags_non_whole_division():
     ([{"type": "softmax"}, {"type": "flatten"}], r"layer 0 \(softmax\).*must be the last layer"),
     ([{"type": "softmax"}], r"layer 0 \(softmax\).*receives a 1x5x5 map"),
     (["relu"], r"layer 0: must be a dict with a 'type'"),
-    ([{"type": "conv2d", "filters": 1, "kernel": 3, "padding": 5, "padding_mode": "reflect"}], r"reflect padding 5 must be smaller than its 5x5 input"),
+    ([{"type": "conv2d", "filters": 1, "kernel": 3, "padding": 5, "padding_mode": "reflect"}],
+     r"reflect padding 5 must be smaller than its 5x5 input"),
     ([{"type": "avgpool2d", "kernel": 6}], r"layer 0 \(avgpool2d\): output height .* the window spans 6 pixels"),
 ])
 def test_impossible_specs_name_layer_field_and_numbers(layers, pattern):
@@ -221,7 +227,8 @@ def test_flat_input_spec_builds_an_mlp():
 
 def test_all_model_presets_build_and_run():
     presets = model_presets()
-    assert {"lenet5", "lenet_relu", "two_3x3_vs_5x5", "dilated_stack", "bottleneck_1x1", "small_vgg_rgb"} <= set(presets)
+    assert {"lenet5", "lenet_relu", "two_3x3_vs_5x5", "dilated_stack", "bottleneck_1x1",
+            "small_vgg_rgb"} <= set(presets)
     for key, p in presets.items():
         assert p.description
         m = Sequential.from_spec(model_preset(key), seed=0)

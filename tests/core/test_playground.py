@@ -5,8 +5,19 @@ import pytest
 
 from convlab.core import functional as F
 from convlab.core.playground import (
-    ConvSettings, FilterBank, PostSettings, apply_bank, check_geometry, dilate_kernel, display,
-    explain_pixel, image_to_input, mix_weights, round_up, steady_levels, weight_count,
+    ConvSettings,
+    FilterBank,
+    PostSettings,
+    apply_bank,
+    check_geometry,
+    dilate_kernel,
+    display,
+    explain_pixel,
+    image_to_input,
+    mix_weights,
+    round_up,
+    steady_levels,
+    weight_count,
 )
 
 RNG = np.random.default_rng(0)
@@ -215,7 +226,8 @@ def test_a_preset_bank_on_rgb_runs_one_filter2d_per_filter(monkeypatch):
     calls = _count_filter2d(monkeypatch)
     got = apply_bank(x, b, ConvSettings(1, 2)).maps
     assert len(calls) == len(keys)  # not 3 per filter: the channels share the kernel (mixers: scaled)
-    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64), 1, 2)
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64),
+                              1, 2)
     np.testing.assert_allclose(got, ref[0], rtol=1e-5, atol=1e-3)
     calls.clear()
     apply_bank(x, bank(k=4, c=3, f=5), ConvSettings(1, 2))
@@ -230,7 +242,8 @@ def test_the_cached_plan_follows_weights_edited_in_place():
     b.weights[1, 2, 1, 1] += 5.0  # the kernel editor may change the array itself
     b.biases[0] = 7.0
     after = apply_bank(x, b, s).maps
-    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64), 1, 1)
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), b.weights.astype(np.float64), b.biases.astype(np.float64),
+                              1, 1)
     np.testing.assert_allclose(after, ref[0], rtol=1e-5, atol=1e-3)
     assert not np.allclose(before, after)
 

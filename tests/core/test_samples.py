@@ -7,15 +7,7 @@ import numpy as np
 import pytest
 
 from convlab.core.images import read_image
-from convlab.core.samples import (
-    DEFAULT_SAMPLE,
-    IMAGES_DIR,
-    RESOURCES_DIR,
-    SAMPLES,
-    Sample,
-    load_sample,
-    sample_path,
-)
+from convlab.core.samples import DEFAULT_SAMPLE, IMAGES_DIR, RESOURCES_DIR, SAMPLES, Sample, load_sample, sample_path
 
 PHOTOS = [k for k, s in SAMPLES.items() if s.is_photo]
 PATTERNS = [k for k, s in SAMPLES.items() if not s.is_photo]

@@ -3,11 +3,13 @@ still images.  No real camera, no network, no sleeps: every wait is on an event 
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import cv2
 import numpy as np
 import pytest
+from video_fixtures import frame_number, numbered_frame, write_numbered_video
 
 from convlab.core.sources import (
     THREAD_PREFIX,
@@ -23,7 +25,6 @@ from convlab.core.sources import (
     live_sources,
     stop_all_sources,
 )
-from video_fixtures import frame_number, numbered_frame, write_numbered_video
 
 WAIT = 5.0  # generous upper bound for things that normally take milliseconds
 QUIET = 0.2  # how long we watch for something that must NOT happen
@@ -177,7 +178,7 @@ def test_a_video_plays_in_order_at_its_frame_rate_and_ends(video):
                 fps_while_running = source.fps_measured
         assert rec.ended.wait(WAIT)
     assert len(seen) >= 2
-    assert all(a.index < b.index and a.position < b.position for a, b in zip(seen, seen[1:]))
+    assert all(a.index < b.index and a.position < b.position for a, b in itertools.pairwise(seen))
     assert all(frame_number(f.image) == f.position for f in seen)
     assert seen[-1].position == FRAMES - 1
     assert all(f.image.shape == (64, 96, 3) and f.image.dtype == np.uint8 for f in seen)

@@ -9,9 +9,7 @@ from convlab.core.data import Dataset, synthetic_digits
 from convlab.core.losses import softmax_cross_entropy
 from convlab.core.model import Sequential
 from convlab.core.presets import LENET5, model_preset
-from convlab.core.training import (
-    Diverged, EpochResult, Finished, StepResult, Trainer, confusion_matrix, evaluate,
-)
+from convlab.core.training import Diverged, EpochResult, Finished, StepResult, Trainer, confusion_matrix, evaluate
 
 
 @pytest.fixture(scope="module")

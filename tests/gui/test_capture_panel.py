@@ -2,28 +2,14 @@
 the captured samples, and captured samples saved with the session."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from convlab.core.data.catalog import load_dataset
 from convlab.core.preprocess import model_input
 from convlab.core.session import load, save
-from convlab.gui.network_state import NetworkState, load_dataset
 from convlab.gui.panels.capture_panel import CapturePanel
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
-
-
-@pytest.fixture
-def net(qtbot):
-    n = NetworkState(QUndoStack())
-    yield n
-    n.shutdown()
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ state, exactly.
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject, QSettings
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from convlab.core.images import colorize
 from convlab.core.playground import FilterBank, display, steady_levels
-from convlab.gui.main_window import MainWindow
 from convlab.gui.views.controls import SteadyLabel, out_of_sight
 from convlab.gui.views.feature_map_grid import FeatureMapGrid, shrink_for_tile
 from convlab.gui.views.image_view import DIVERGING, GRAY, ImageView, lut
@@ -23,21 +22,9 @@ from convlab.gui.views.training_views import ClassBarsView
 WAIT = 10000
 
 
-@pytest.fixture(autouse=True)
-def _row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
-
-
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "convlab.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.resize(1400, 950)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=WAIT)
-    yield w
-    w.session.mark_clean()
-    w.close()
+def window(new_window):
+    return new_window(size=(1400, 950))
 
 
 def frame(seed: int, h: int = 120, w: int = 160) -> np.ndarray:
@@ -202,20 +189,20 @@ def test_playground_views_skip_frames_behind_another_tab_and_catch_up(qtbot, win
         st.set_color("rgb")
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_image(frame(1), "first")
-    np.testing.assert_array_equal(w.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
+    np.testing.assert_array_equal(w.playground.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
     w.center.setCurrentIndex(1)  # Inside the network
-    drawn_before = w.input_view.item.image
+    drawn_before = w.playground.input_view.item.image
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # still announced: the outputs are handled
         st.set_image(frame(2, 90, 130), "second")
-    assert w.input_view.item.image is drawn_before  # not redrawn while nobody sees it
-    assert w.output_view.image_shape != st.result.maps.shape[1:]
-    assert "computed in" in w.timing_label.text()  # the status bar still tells the time
+    assert w.playground.input_view.item.image is drawn_before  # not redrawn while nobody sees it
+    assert w.playground.output_view.image_shape != st.result.maps.shape[1:]
+    assert "computed in" in w.playground.timing_label.text()  # the status bar still tells the time
     w.center.setCurrentIndex(0)  # back: the newest image and result, exactly
-    np.testing.assert_array_equal(w.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
-    assert w.output_view.image_shape == st.result.maps.shape[1:]
+    np.testing.assert_array_equal(w.playground.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
+    assert w.playground.output_view.image_shape == st.result.maps.shape[1:]
     k, ho, wo = st.result.maps.shape
-    assert w.tabs.tabText(0) == f"Bank output {wo} x {ho} x {k}"
-    assert w.input_view.title.text == "Input 130 x 90 x 3"
+    assert w.playground.tabs.tabText(0) == f"Bank output {wo} x {ho} x {k}"
+    assert w.playground.input_view.title.text == "Input 130 x 90 x 3"
 
 
 def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
@@ -224,12 +211,13 @@ def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
         st.set_color("rgb")
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_color("gray")
-    np.testing.assert_array_equal(w.input_view.data, st.input[0])
-    np.testing.assert_array_equal(w.input_view.item.image, colorize(st.input[0], w.input_view.levels, lut(False)))
-    assert not w.tabs.isTabEnabled(1)
+    np.testing.assert_array_equal(w.playground.input_view.data, st.input[0])
+    view = w.playground.input_view
+    np.testing.assert_array_equal(view.item.image, colorize(st.input[0], view.levels, lut(False)))
+    assert not w.playground.tabs.isTabEnabled(1)
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_post("pool", pool="max", pool_kernel=2, pool_stride=2)
-    assert w.tabs.isTabEnabled(1) and w.tabs.tabText(1).startswith("Pooled ")
+    assert w.playground.tabs.isTabEnabled(1) and w.playground.tabs.tabText(1).startswith("Pooled ")
 
 
 def test_training_bars_skip_frames_behind_a_dock_tab_and_catch_up(qtbot, window):
@@ -241,10 +229,10 @@ def test_training_bars_skip_frames_behind_a_dock_tab_and_catch_up(qtbot, window)
     behind = w.training_panel.probability_bars.values.copy()
     with qtbot.waitSignal(net.activationsChanged, timeout=WAIT):
         net.set_image(255 - frame(3, 64, 64))
-    assert w.training_panel._bars_stale
+    assert w.training_panel.bars_draw.stale
     np.testing.assert_array_equal(w.training_panel.probability_bars.values, behind)
     w.training_dock.raise_()
-    qtbot.waitUntil(lambda: not w.training_panel._bars_stale, timeout=WAIT)
+    qtbot.waitUntil(lambda: not w.training_panel.bars_draw.stale, timeout=WAIT)
     np.testing.assert_allclose(w.training_panel.probability_bars.values, net.probabilities)
     assert not out_of_sight(w.training_panel)
 
@@ -285,23 +273,23 @@ def test_live_output_keeps_steady_levels_and_exact_ones_come_back_after(qtbot, w
         st.set_image(base.astype(np.uint8), "base")
     assert st.display_mode == "raw"
     exact = display(st.result.maps[st.selected], "raw").levels
-    assert w.output_view.levels == exact
+    assert w.playground.output_view.levels == exact
     w.live_panel.liveChanged.emit(True)
-    assert w.timing_label.text() == ""
+    assert w.playground.timing_label.text() == ""
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # 10 % more contrast: refit with headroom
         st.set_image(np.clip(base * 1.1, 0, 255).astype(np.uint8), "brighter")
     bound = display(st.result.maps[st.selected], "raw").levels[1]
-    held = w.output_view.levels
+    held = w.playground.output_view.levels
     assert held == steady_levels("raw", (-bound, bound), exact) and held[1] >= 1.1 * bound
-    assert tuple(w.output_view.bar.levels()) == pytest.approx(held)
+    assert tuple(w.playground.output_view.bar.levels()) == pytest.approx(held)
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):  # a little less contrast: the same levels
         st.set_image(np.clip(base * 0.95, 0, 255).astype(np.uint8), "dimmer")
     now = display(st.result.maps[st.selected], "raw").levels
-    assert w.output_view.levels == held and now[1] < held[1]
-    assert f"values {st.result.maps[st.selected].min():.4g}" in w.output_view.title.text  # exact numbers
-    assert w.timing_label.text() == ""  # the live label tells the stage times
+    assert w.playground.output_view.levels == held and now[1] < held[1]
+    assert f"values {st.result.maps[st.selected].min():.4g}" in w.playground.output_view.title.text  # exact numbers
+    assert w.playground.timing_label.text() == ""  # the live label tells the stage times
     w.live_panel.liveChanged.emit(False)
-    assert w.output_view.levels == now and tuple(w.output_view.bar.levels()) == pytest.approx(now)
+    assert w.playground.output_view.levels == now and tuple(w.playground.output_view.bar.levels()) == pytest.approx(now)
 
 
 # ------------------------------------------------------------------ labels with live numbers

@@ -1,26 +1,16 @@
 """The Inside panel: model input, feature maps with statistics, filters and receptive fields."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
-from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QListWidget, QSpinBox
 
 from convlab.core.data import Dataset
-from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.inside_panel import InsidePanel
-from convlab.gui.views.image_view import lut
-from convlab.gui.views.layer_maps import activation_stats, follows_rectifier, weight_mosaic
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
 
 
 @pytest.fixture
-def net(qtbot):
-    state = NetworkState(QUndoStack())
+def net(new_net):
+    state = new_net()
     state.set_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
     return state
 
@@ -41,33 +31,6 @@ def rect_of(item):
 
 
 # ------------------------------------------------------------------------------ pure helpers
-
-def test_activation_stats_and_rectifier_chain():
-    a = np.array([[[-1.0, 0.0], [2.0, 3.0]], [[0.0, 0.0], [0.0, 0.0]]], np.float32)
-    s = activation_stats(a, "relu")
-    assert (s["min"], s["max"], s["mean"]) == (-1.0, 3.0, 0.5)
-    assert s["dead"] == pytest.approx(5 / 8) and s["dead_channels"] == 1
-    assert activation_stats(a, "tanh")["dead"] is None
-    assert activation_stats(a, "maxpool2d", after_rectifier=True)["dead"] == pytest.approx(5 / 8)
-    s = activation_stats(np.array([1.0, np.nan, 3.0]), "linear")
-    assert s["nonfinite"] == 1 and s["mean"] == 2.0
-    types = ["conv2d", "relu", "maxpool2d", "conv2d", "leaky_relu", "flatten", "linear"]
-    assert [follows_rectifier(types, i) for i in range(len(types))] == [
-        False, True, True, False, True, True, False]
-
-
-def test_weight_mosaic_layout_and_colours():
-    w = np.zeros((2, 3, 2, 2))
-    w[1, 2, 0, 1] = 1.0
-    w[0, 0, 1, 0] = -1.0
-    m = weight_mosaic(w, 1.0)  # one column per filter, one row per channel
-    assert m.shape == (3 * 3 - 1, 2 * 3 - 1, 3) and m.dtype == np.uint8
-    assert tuple(m[2, 2]) == (200, 200, 200)  # a gap between tiles
-    red, blue = m[6 + 0, 3 + 1], m[1, 0]
-    assert red[0] > red[2] and blue[2] > blue[0]
-    assert tuple(m[0, 0]) == tuple(lut(True)[128])  # zero is the middle of the diverging map
-    assert weight_mosaic(np.zeros((4, 20, 3, 3)), 1.0, max_channels=8).shape[0] == 8 * 4 - 1
-
 
 # ------------------------------------------------------------------------------ the panel
 
@@ -209,10 +172,10 @@ def test_a_hidden_panel_redraws_when_shown(qtbot, net):
     p = InsidePanel(net)
     qtbot.addWidget(p)
     net.set_image(np.full((40, 40), 30, np.uint8))
-    assert p.maps._stale
+    assert p.maps.stale
     p.show()
     qtbot.waitExposed(p)
-    assert not p.maps._stale and p.maps.grid.count == 6
+    assert not p.maps.stale and p.maps.grid.count == 6
 
 
 def test_a_unit_selected_elsewhere_shows_its_channel(panel, net):

@@ -5,12 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from convlab.gui.views.kernel_editor import (
-    KernelEditor,
-    diverging_color,
-    format_value,
-    parse_number,
-)
+from convlab.gui.views.kernel_editor import KernelEditor, diverging_color
 
 
 @pytest.fixture
@@ -35,28 +30,7 @@ class Recorder:
 
 # ------------------------------------------------------------------------------ pure helpers
 
-@pytest.mark.parametrize("text, value", [
-    ("1", 1.0), ("-2.5", -2.5), ("1/16", 0.0625), ("-1/16", -0.0625), ("(1+2)/8", 0.375),
-    ("2*-3", -6.0), ("1e-3", 0.001), (".5", 0.5), (" 1 + 2 * 3 ", 7.0), ("1/3+1/3+1/3", 1.0),
-    ("0,25", 0.25), ("\u22121/4", -0.25),
-])
-def test_parse_number_accepts_numbers_fractions_and_expressions(text, value):
-    assert parse_number(text) == value
-
-
-@pytest.mark.parametrize("text", ["abc", "", "1/0", "2*", "(1", "3 4", "1e999", "2e6",
-                                  "__import__('os')", "1" * 300, "-" * 100 + "1"])
-def test_parse_number_refuses_everything_else(text):
-    with pytest.raises(ValueError):
-        parse_number(text)
-
-
-def test_format_and_colours():
-    assert format_value(0.0625) == "0.0625"
-    assert format_value(1 / 3) == "0.3333"
-    assert format_value(-0.0) == "0"
-    assert format_value(1.5e-5) == "1.5e-5"
-    assert all(len(format_value(v)) <= 7 for v in (-0.02345, -0.002345, -123456.0, 1 / 7))
+def test_colours():
     assert diverging_color(0.0, 1.0).name() == "#ffffff"
     pos, neg = diverging_color(1.0, 1.0), diverging_color(-1.0, 1.0)
     assert pos.red() > pos.blue() and neg.blue() > neg.red()

@@ -7,22 +7,30 @@ import json
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt
-from PySide6.QtGui import QDropEvent, QUndoStack
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from convlab.core.presets import model_presets
-from convlab.gui.network_state import NetworkState
 from convlab.gui.panels.layers_panel import (
-    COL_BIASES, COL_INDEX, COL_JUMP, COL_MACS, COL_OUTPUT, COL_RF, COL_SETTINGS, COL_TYPE, COL_WEIGHTS,
-    ERROR_TINT, NOT_COMPUTED, NOTE_MARK, ROW_MIME, LayerSettingsEditor, LayersPanel, parse_setting,
+    COL_BIASES,
+    COL_INDEX,
+    COL_JUMP,
+    COL_MACS,
+    COL_OUTPUT,
+    COL_RF,
+    COL_SETTINGS,
+    COL_TYPE,
+    COL_WEIGHTS,
+    ERROR_TINT,
+    NOT_COMPUTED,
+    NOTE_MARK,
+    ROW_MIME,
+    LayerSettingsEditor,
+    LayersPanel,
+    parse_setting,
 )
 
 LENET_TOTALS = "61,470 weights + 236 biases = 61,706 parameters, 416,520 multiply-adds"
-
-
-@pytest.fixture
-def net():
-    return NetworkState(QUndoStack())
 
 
 @pytest.fixture

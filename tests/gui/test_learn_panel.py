@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from convlab.core.kernels import preset
-from convlab.gui.panels.learn_panel import LearnPanel, kernel_mosaic, lab_filter
+from convlab.gui.learn_state import LearnState
+from convlab.gui.panels.learn_panel import LearnPanel
 from convlab.gui.state import LabState
 
 SOBEL_X = preset("sobel_x").kernel
@@ -31,7 +32,7 @@ def lab():
 
 @pytest.fixture
 def panel(qtbot, lab):
-    p = LearnPanel(lab)
+    p = LearnPanel(LearnState(lab))
     qtbot.addWidget(p)
     p.pace_combo.setCurrentIndex(p.pace_combo.findData("fast"))
     p.show()
@@ -125,17 +126,6 @@ def test_use_this_filter_is_one_undo_step(qtbot, panel, lab):
     assert np.abs(maps[-1] - maps[0]).max() < 0.01 * np.abs(maps[0]).max()
     lab.undo_stack.undo()
     assert lab.bank.count == before and "learned" not in lab.bank.names
-
-
-def test_lab_filter_scales_the_bias_and_follows_the_colour_mode():
-    w = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
-    same, b = lab_filter(w, 0.1, 1)
-    assert np.array_equal(same, w) and b == pytest.approx(25.5)
-    rgb, _ = lab_filter(w, 0.0, 3)
-    assert rgb.shape == (3, 3, 3) and np.allclose(rgb.sum(axis=0), w[0])
-    back, _ = lab_filter(rgb, 0.0, 1)
-    assert np.allclose(back, w)
-    assert kernel_mosaic(np.ones((2, 3, 3, 3))).shape == (7, 11)
 
 
 def test_rgb_image_and_sample_photos(qtbot, panel, lab):
@@ -259,16 +249,17 @@ def test_a_bank_of_hidden_presets_is_learned_at_once_and_used(panel, lab, qtbot)
 
 def test_recent_frames_are_training_data(panel, lab):
     base = lab.image.copy()
-    panel._recent.clear()
-    for t in range(4):  # four "camera frames", far enough apart to be kept
-        panel._recent_at = -1e9
+    state = panel.state
+    state.forget_frames()
+    state.frame_gap_s = 0.0  # four "camera frames", as if far enough apart to be kept
+    for t in range(4):
         lab.set_image(np.roll(base, 5 * t, axis=1), f"frame {t}")
     panel.data_frames_radio.setChecked(True)
     run = panel.prepare_run()
     assert run.inputs.shape[0] == 4
     assert not np.array_equal(run.inputs[0], run.inputs[1])
-    panel._recent.clear()
-    panel._remember_frame(now=1e9)
+    state.forget_frames()
+    state.remember_frame(now=1e9)
     import pytest
 
     with pytest.raises(ValueError, match="fewer than 2 recent frames"):

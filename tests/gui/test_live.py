@@ -10,7 +10,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
@@ -19,7 +18,13 @@ from video_fixtures import frame_number, numbered_frame, write_numbered_video  #
 
 from convlab.core.playground import apply_bank  # noqa: E402
 from convlab.core.sources import (  # noqa: E402
-    THREAD_PREFIX, CameraSource, Frame, ImageFolderSource, VideoFileSource, describe_no_camera, live_sources,
+    THREAD_PREFIX,
+    CameraSource,
+    Frame,
+    ImageFolderSource,
+    VideoFileSource,
+    describe_no_camera,
+    live_sources,
 )
 from convlab.gui.live import STAGES, LivePipeline, LiveSource, format_stats  # noqa: E402
 from convlab.gui.network_state import NetworkState  # noqa: E402
@@ -29,11 +34,6 @@ from convlab.gui.workers import BankWorker  # noqa: E402
 
 WAIT = 10000  # ms; generous upper bound for things that take milliseconds
 FRAMES = 40
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
 
 
 @pytest.fixture

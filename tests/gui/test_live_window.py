@@ -7,10 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from convlab.core.sources import CameraSource, VideoFileSource
-from convlab.gui.main_window import MainWindow
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from test_sources import FakeCapture  # noqa: E402
 from video_fixtures import frame_number, write_numbered_video  # noqa: E402
@@ -19,16 +18,6 @@ from video_fixtures import frame_number, write_numbered_video  # noqa: E402
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
     return write_numbered_video(tmp_path_factory.mktemp("video"), frames=40)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(QSettings(str(tmp_path / "live.ini"), QSettings.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=10000)
-    yield w
-    w.close()
 
 
 def source_threads():
@@ -40,7 +29,8 @@ def test_video_as_camera_drives_the_playground_and_the_network(window, qtbot, vi
     cam = CameraSource(0, capture_factory=lambda *a, **k: cv2.VideoCapture(str(video)))
     with qtbot.waitSignal(live.frameProcessed, timeout=20000):
         assert live.open_source(cam)
-    qtbot.waitUntil(lambda: window.state.image is not None and window.state.image.shape[:2] == (video_h(video), video_w(video)),
+    qtbot.waitUntil(lambda: window.state.image is not None and window.state.image.shape[:2] == (video_h(video),
+                                                                                                video_w(video)),
                     timeout=20000)
     # the playground computes on the live frame and the network sees it too
     qtbot.waitUntil(lambda: window.state.result is not None and window.state.result.maps.shape[1] == video_h(video) - 2,
@@ -113,7 +103,7 @@ def test_freeze_snapshot_and_mirror(window, qtbot, video, tmp_path):
 
 def test_switching_sources_again_and_again_leaves_no_thread(window, qtbot, video):
     live = window.live_panel
-    for i in range(15):
+    for _ in range(15):
         live.open_source(VideoFileSource(video, loop=True, realtime=False))
     live.stop()
     assert not source_threads()

@@ -2,18 +2,14 @@
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QUndoStack
-
-from convlab.gui.network_state import NetworkState
 
 
 @pytest.fixture
-def net(qtbot):
-    n = NetworkState(QUndoStack())
+def net(new_net):
+    n = new_net()
     n.set_image(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8))
     n.set_settings(samples=300, epochs=1, batch_size=32)
-    yield n
-    n.shutdown()
+    return n
 
 
 def test_default_is_lenet5_with_activations(net):
@@ -58,7 +54,8 @@ def test_impossible_spec_blocks_training_with_the_reason(net):
 def test_json_edit(net):
     assert "not valid JSON" in net.set_spec_json("{nope")
     assert "input" in net.set_spec_json("[]")
-    assert net.set_spec_json('{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "units": 10}]}') == ""
+    spec = '{"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "units": 10}]}'
+    assert net.set_spec_json(spec) == ""
     assert net.report.total_params == 7850
 
 

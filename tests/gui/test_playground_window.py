@@ -24,17 +24,6 @@ def engine_maps(state):
     return ref[0]
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "convlab.ini"), QSettings.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.state.result is not None, timeout=10000)
-    yield w
-    w.close()
-
-
 def wait_result(qtbot, w, action):
     """Run an action and wait until the outputs on screen show its result."""
     with qtbot.waitSignal(w.outputDrawn, timeout=10000):
@@ -65,8 +54,8 @@ def test_opens_ready_to_play(window):
     assert st.input is not None and st.input.shape[0] == 1
     assert st.bank.names[0] == "sobel_x" and st.result.maps.shape[0] == st.bank.count
     np.testing.assert_allclose(st.result.maps, engine_maps(st), rtol=1e-4, atol=1e-2)
-    assert window.output_view.image_shape == st.result.maps.shape[1:]
-    assert window.grid.count == st.bank.count
+    assert window.playground.output_view.image_shape == st.result.maps.shape[1:]
+    assert window.playground.grid.count == st.bank.count
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Edit", "View", "Model", "Train", "Help"]
 
@@ -157,7 +146,8 @@ def test_undo_and_redo_every_edit(window, qtbot):
     np.testing.assert_allclose(st.result.maps, engine_maps(st), rtol=1e-4, atol=1e-2)
 
 
-@pytest.mark.parametrize("stride, padding, mode, dilation", [(2, 0, "zeros", 1), (1, 2, "reflect", 2), (3, 1, "replicate", 3)])
+@pytest.mark.parametrize("stride, padding, mode, dilation",
+                         [(2, 0, "zeros", 1), (1, 2, "reflect", 2), (3, 1, "replicate", 3)])
 def test_stride_padding_dilation_update_shape_math_and_output(window, qtbot, stride, padding, mode, dilation):
     fp = window.filters_panel
     set_spin(qtbot, window, fp.stride, stride)
@@ -197,7 +187,7 @@ def test_impossible_settings_show_the_reason_and_keep_the_window(window, qtbot, 
 def test_hover_explains_the_value_with_the_same_number(window, qtbot):
     fp = window.filters_panel
     wait_result(qtbot, window, lambda: fp.dilation.setValue(2))
-    view = window.output_view
+    view = window.playground.output_view
     st = window.state
     y, x = 10, 20
     view.hovered.emit(y, x)
@@ -206,12 +196,12 @@ def test_hover_explains_the_value_with_the_same_number(window, qtbot):
     assert e.value == pytest.approx(float(st.result.maps[0, y, x]), rel=1e-4, abs=1e-2)
     assert e.rows.tolist() == [y, y + 2, y + 4]  # dilation 2: taps two pixels apart
     assert f"{e.value:.4g}" in window.pixel_panel.text()
-    assert len(window.input_view._overlays) == 2  # the patch box and its taps
+    assert len(window.playground.input_view._overlays) == 2  # the patch box and its taps
 
 
 def test_real_mouse_move_over_the_output_reaches_the_explanation(window, qtbot, tmp_path):
     open_small(qtbot, window, tmp_path, 12, 16)  # big pixels on screen: the mouse can aim at one
-    view = window.output_view
+    view = window.playground.output_view
     pos = view.mapFromScene(view.scene_pos_of(5, 7))
     with qtbot.waitSignal(view.hovered, timeout=5000) as blocker:
         qtbot.mouseMove(view.viewport(), QPoint(int(pos.x()), int(pos.y())))
@@ -219,14 +209,14 @@ def test_real_mouse_move_over_the_output_reaches_the_explanation(window, qtbot, 
 
 
 def test_click_pins_the_pixel(window, qtbot):
-    window.output_view.clicked.emit(3, 4)
-    window.output_view.left.emit()
+    window.playground.output_view.clicked.emit(3, 4)
+    window.playground.output_view.left.emit()
     assert window.pixel_panel.explanation is not None and window.pixel_panel.explanation.x == 4
 
 
 def test_padding_taps_are_marked_in_the_explanation(window, qtbot):
     wait_result(qtbot, window, lambda: window.filters_panel.padding.setValue(1))
-    window.output_view.hovered.emit(0, 0)
+    window.playground.output_view.hovered.emit(0, 0)
     e = window.pixel_panel.explanation
     assert e.outside.sum() == 5 and "padding" in window.pixel_panel.text()
 
@@ -240,14 +230,14 @@ def test_bank_add_duplicate_remove(window, qtbot):
     assert st.bank.count == k + 2
     np.testing.assert_array_equal(st.bank.weights[k], st.bank.weights[k + 1])
     wait_result(qtbot, window, window.filters_panel.remove_btn.click)
-    assert st.bank.count == k + 1 and window.grid.count == k + 1
+    assert st.bank.count == k + 1 and window.playground.grid.count == k + 1
     assert window.filters_panel.bank_list.count() == k + 1
 
 
 def test_clicking_a_map_in_the_grid_selects_its_filter(window, qtbot):
-    with qtbot.waitSignal(window.grid.selected, timeout=5000):
-        center = window.grid.mapFromScene(window.grid.tile_center(2))
-        qtbot.mouseClick(window.grid.viewport(), Qt.LeftButton, pos=QPoint(int(center.x()), int(center.y())))
+    with qtbot.waitSignal(window.playground.grid.selected, timeout=5000):
+        center = window.playground.grid.mapFromScene(window.playground.grid.tile_center(2))
+        qtbot.mouseClick(window.playground.grid.viewport(), Qt.LeftButton, pos=QPoint(int(center.x()), int(center.y())))
     assert window.state.selected == 2
     assert window.filters_panel.bank_list.currentRow() == 2
 
@@ -286,11 +276,11 @@ def test_pooling_and_1x1_shapes(window, qtbot):
     st = window.state
     k, h, w = st.result.maps.shape
     assert st.result.pooled.shape == (k, h // 2, w // 2)
-    assert window.tabs.isTabEnabled(1) and f"{w // 2} x {h // 2} x {k}" in window.tabs.tabText(1)
+    assert window.playground.tabs.isTabEnabled(1) and f"{w // 2} x {h // 2} x {k}" in window.playground.tabs.tabText(1)
     wait_result(qtbot, window, lambda: fp.mix_on.setChecked(True))
     wait_result(qtbot, window, lambda: fp.mix_m.setValue(2))
     assert st.result.mixed.shape == (2, h // 2, w // 2)
-    assert window.mix_grid.count == 2
+    assert window.playground.mix_grid.count == 2
     assert "mixes 4 maps into 2" in window.math_panel.text() and "8 weights + 2 biases" in window.math_panel.text()
     wait_result(qtbot, window, window.filters_panel.add_btn.click)  # the mix follows the bank's depth
     assert st.post.mix.shape == (2, 5) and st.result.mixed.shape[0] == 2
@@ -301,7 +291,7 @@ def test_display_modes_change_levels(window, qtbot):
     for mode in ("abs", "clamp", "minmax", "raw"):
         wait_result(qtbot, window, window.display_actions[mode].trigger)
         assert st.display_mode == mode and window.display_actions[mode].isChecked()
-    lo, hi = window.output_view.bar.levels()
+    lo, hi = window.playground.output_view.bar.levels()
     assert lo == -hi  # raw: symmetric around zero with the diverging map
 
 

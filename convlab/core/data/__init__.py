@@ -8,14 +8,7 @@ normalisation), labels are int64 class indices.
 from .dataset import Dataset
 from .digits import DIGIT_CLASSES, synthetic_digits
 from .folders import IMAGE_EXTENSIONS, load_image_folder
-from .idx import (
-    FASHION_CLASSES,
-    MNIST_CLASSES,
-    IDXError,
-    load_mnist_folder,
-    read_idx,
-    write_idx,
-)
+from .idx import FASHION_CLASSES, MNIST_CLASSES, IDXError, load_mnist_folder, read_idx, write_idx
 from .shapes import SHAPE_CLASSES, synthetic_shapes
 
 __all__ = [

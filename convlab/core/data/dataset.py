@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class Dataset:
     def class_counts(self) -> dict[str, int]:
         """Number of samples per class, in class order."""
         counts = np.bincount(self.y, minlength=len(self.classes))
-        return {name: int(n) for name, n in zip(self.classes, counts)}
+        return {name: int(n) for name, n in zip(self.classes, counts, strict=True)}
 
     def _require_samples(self, what: str, minimum: int = 1) -> None:
         if len(self) < minimum:

@@ -82,7 +82,7 @@ def _distort(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     wobble = cv2.resize(coarse, (_CANVAS, _CANVAS), interpolation=cv2.INTER_CUBIC)
 
     sample_at = cv2.transform(_GRID + wobble, sampling)
-    return cv2.remap(canvas, sample_at, None, cv2.INTER_LINEAR)
+    return cv2.remap(canvas, sample_at, None, cv2.INTER_LINEAR)  # type: ignore[call-overload]  # map2 may be None
 
 
 def _fit_to_output(drawing: np.ndarray, size: int, box: float,

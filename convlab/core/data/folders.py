@@ -23,7 +23,7 @@ from .dataset import Dataset
 
 __all__ = ["IMAGE_EXTENSIONS", "load_image_folder"]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = images.IMAGE_SUFFIXES
 
 
 def _visible_entries(folder: str) -> list[os.DirEntry]:

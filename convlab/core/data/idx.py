@@ -40,7 +40,7 @@ MAX_DATA_BYTES = 2**31  # refuse to allocate more than 2 GiB
 MAX_DIMS = 4
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_DTYPES = {
+_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -178,7 +178,7 @@ def _candidates(prefix: str, part: str, rank: int) -> list[str]:
 
 def _find(folder: str, candidates: list[str]) -> str | None:
     """First existing candidate, compared case-insensitively."""
-    by_lower = {}
+    by_lower: dict[str, str] = {}
     for entry in os.scandir(folder):
         if entry.is_file():
             by_lower.setdefault(entry.name.lower(), entry.path)
@@ -216,6 +216,7 @@ def load_mnist_folder(
             f"(looked for {looked_for})"
         )
 
+    assert image_path is not None and label_path is not None
     images, labels = read_idx(image_path), read_idx(label_path)
     image_name, label_name = os.path.basename(image_path), os.path.basename(label_path)
     if images.ndim != 3 or images.dtype != np.uint8:

@@ -15,17 +15,29 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidgetItem, QMessageBox,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
-from ..network_state import CLASS_NAME_MAX
+from convlab.core.reasons import Block
+
+from ..captured_samples import CLASS_NAME_MAX
 from ..views.training_views import SampleGallery, array_to_pixmap
 
 MAX_RATE = 10.0  # samples per second at most while recording
 KEYS = 9  # classes 1-9 have a number key
 # layers after the last linear one that keep its size (its units are the class scores)
-_SIZE_KEEPING = {"softmax", "dropout", "relu", "leaky_relu", "tanh", "sigmoid"}
 _ERROR = "color: #b91c1c;"
 _INFO = "color: #1f2937;"
 _RECORDING_STYLE = "QPushButton { background: #dc2626; color: white; font-weight: bold; }"
@@ -42,7 +54,7 @@ class CaptureGallery(SampleGallery):
         self.setSelectionMode(QAbstractItemView.ExtendedSelection)
 
     def append_samples(self, images: np.ndarray, captions, ids, tooltips) -> None:
-        for img, caption, i, tip in zip(images, captions, ids, tooltips):
+        for img, caption, i, tip in zip(images, captions, ids, tooltips, strict=True):
             item = QListWidgetItem(array_to_pixmap(img, self.icon), str(caption))
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             item.setToolTip(str(tip))
@@ -397,23 +409,12 @@ class CapturePanel(QWidget):
         return self._started_run
 
     def _match_output_to_classes(self) -> None:
-        """With enough samples of the right size, give the last linear layer one unit per class."""
-        net, k = self.net, len(self.net.captured_classes)
-        m = net.model
-        if m is None or k < 2 or net.captured_x is None or len(m.output_shape) != 1 or m.output_shape[0] == k:
-            return
-        if net.captured_counts().min() < 2 or tuple(net.captured_x.shape[1:]) != tuple(m.input_shape):
-            return
-        layers = net.layers()
-        for i in range(len(layers) - 1, -1, -1):
-            kind = layers[i].get("type")
-            if kind == "linear":
-                old = layers[i].get("units")
-                if net.set_layer_field(i, "units", k):
-                    self._show(f"the last layer now gives {k} scores, one per class (it gave {old})")
-                return
-            if kind not in _SIZE_KEEPING:
-                return
+        """When the class count is all that stops training, the network gives the last layer one
+        unit per class (an undo step of its own, announced in the status bar)."""
+        block = self.net.captured_block()
+        if block is not None and block.kind is Block.CLASS_COUNT and block.wanted is not None:
+            if self.net.set_output_classes(block.wanted):
+                self._show(f"the last layer now gives {block.wanted} scores, one per class")
 
     def _training_state_changed(self) -> None:
         net = self.net
@@ -519,13 +520,13 @@ class CapturePanel(QWidget):
 
     def _update_ready(self) -> None:
         net = self.net
-        reason = net.captured_block_reason()
+        block = net.captured_block()
         k = len(net.captured_classes)
-        if not reason or reason.startswith("the last layer gives"):
+        if block is None or block.kind is Block.CLASS_COUNT:  # Train fixes the class count itself
             self.ready_label.setText(f"Ready: {len(net.captured_y)} samples of {k} classes.")
             self.ready_label.setStyleSheet(_INFO)
         else:
-            self.ready_label.setText(f"Not ready to train: {reason}.")
+            self.ready_label.setText(f"Not ready to train: {block.text}.")
             self.ready_label.setStyleSheet("color: #92400e;")
         self.train_btn.setEnabled(net.training == "idle")
 

@@ -10,15 +10,26 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core import kernels
 from convlab.core.functional import PADDING_MODES
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES, mix_weights
+from convlab.core.settings import MAX_MIX_MAPS, ConvSettings, PoolSettings
 
-from ..views.controls import spin_box
+from ..views.controls import setting_spin, spin_box
 from ..views.kernel_editor import KernelEditor
 
 # undo merge ids: consecutive steps of one spin box become one undo step
@@ -30,8 +41,8 @@ PADDING_HELP = {
 }
 
 
-def _spin(lo, hi, tip, suffix=""):
-    return spin_box(lo, hi, tip=tip, suffix=suffix)
+def _spin(group, name, tip):
+    return setting_spin(group, name, tip)
 
 
 class FiltersPanel(QWidget):
@@ -65,7 +76,6 @@ class FiltersPanel(QWidget):
         ed.randomizeRequested.connect(self.randomize)
         ed.sizeRequested.connect(state.resize_filters)
         ed.message.connect(self.message)
-        state.message.connect(self.message)
         for sig in (state.bankChanged, state.selectionChanged):
             sig.connect(self.sync_bank)
         state.imageChanged.connect(self._image_changed)
@@ -122,14 +132,15 @@ class FiltersPanel(QWidget):
     def _conv_box(self) -> QGroupBox:
         box = QGroupBox("Convolution")
         form = QFormLayout(box)
-        self.stride = _spin(1, 16, "S: how many pixels the kernel moves between outputs")
-        self.padding = _spin(0, 32, "P: pixels added around the image on every side")
+        self.stride = _spin(ConvSettings, "stride", "S: how many pixels the kernel moves between outputs")
+        self.padding = _spin(ConvSettings, "padding", "P: pixels added around the image on every side")
         self.mode = QComboBox()
         for m in PADDING_MODES:
             self.mode.addItem(m, m)
             self.mode.setItemData(self.mode.count() - 1, PADDING_HELP[m], Qt.ToolTipRole)
         self.mode.setToolTip("What the padded pixels hold")
-        self.dilation = _spin(1, 8, "D: spacing between kernel taps; the kernel covers D(F-1)+1 pixels")
+        self.dilation = _spin(ConvSettings, "dilation",
+                              "D: spacing between kernel taps; the kernel covers D(F-1)+1 pixels")
         self.display = QComboBox()
         for m in DISPLAY_MODES:
             self.display.addItem(DISPLAY_LABELS[m], m)
@@ -143,7 +154,8 @@ class FiltersPanel(QWidget):
         self.stride.valueChanged.connect(lambda v: st.set_settings(f"Stride {v}", MERGE_STRIDE, stride=v))
         self.padding.valueChanged.connect(lambda v: st.set_settings(f"Padding {v}", MERGE_PADDING, padding=v))
         self.dilation.valueChanged.connect(lambda v: st.set_settings(f"Dilation {v}", MERGE_DILATION, dilation=v))
-        self.mode.activated.connect(lambda _: st.set_settings(f"Padding mode {self.mode.currentData()}", padding_mode=self.mode.currentData()))
+        self.mode.activated.connect(lambda _: st.set_settings(f"Padding mode {self.mode.currentData()}",
+                                                              padding_mode=self.mode.currentData()))
         self.display.activated.connect(lambda _: st.set_display_mode(self.display.currentData()))
         return box
 
@@ -154,11 +166,11 @@ class FiltersPanel(QWidget):
         for label, key in (("none", "none"), ("max pooling", "max"), ("average pooling", "avg")):
             self.pool.addItem(label, key)
         self.pool.setToolTip("Pool the K maps: keep the largest (max) or the mean (average) of each window")
-        self.pool_k = _spin(1, 8, "Pooling window size")
-        self.pool_s = _spin(1, 8, "Pooling stride (usually the window size)")
+        self.pool_k = _spin(PoolSettings, "pool_kernel", "Pooling window size")
+        self.pool_s = _spin(PoolSettings, "pool_stride", "Pooling stride (usually the window size)")
         self.mix_on = QCheckBox("1x1 convolution")
         self.mix_on.setToolTip("Mix the K maps into fewer at every pixel: depth changes, size does not")
-        self.mix_m = _spin(1, 32, "M: how many maps the 1x1 convolution makes")
+        self.mix_m = spin_box(1, MAX_MIX_MAPS, tip="M: how many maps the 1x1 convolution makes")
         self.mix_kind = QComboBox()
         self.mix_kind.addItem("average groups", "groups")
         self.mix_kind.addItem("random weights", "random")
@@ -170,7 +182,8 @@ class FiltersPanel(QWidget):
         form.addRow("Maps out M", self.mix_m)
         form.addRow("Weights", self.mix_kind)
         st = self.state
-        self.pool.activated.connect(lambda _: st.set_post(f"Pooling {self.pool.currentData()}", pool=self.pool.currentData()))
+        self.pool.activated.connect(lambda _: st.set_post(f"Pooling {self.pool.currentData()}",
+                                                          pool=self.pool.currentData()))
         self.pool_k.valueChanged.connect(lambda v: st.set_post(f"Pool window {v}", MERGE_POOL_K, pool_kernel=v))
         self.pool_s.valueChanged.connect(lambda v: st.set_post(f"Pool stride {v}", MERGE_POOL_S, pool_stride=v))
         self.mix_on.toggled.connect(lambda _: self._mix_changed("1x1 convolution"))

@@ -11,14 +11,27 @@ the panel only maps them to screen items, reusing those items between updates.
 
 from __future__ import annotations
 
-from convlab.core.receptive_field import block_on_input
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QSpinBox, QSplitter,
-    QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
+
+from convlab.core.display import input_picture
+from convlab.core.prediction import prediction
+from convlab.core.receptive_field import block_on_input
 
 from ..views.controls import SteadyLabel
 from ..views.image_view import ImageView
@@ -172,7 +185,8 @@ class InsidePanel(QWidget):
                 self.layer_list.addItem(f"{r.index}: {r.type} {'x'.join(str(s) for s in r.output_shape)}")
             if rows:
                 self.layer_list.setCurrentRow(min(current, len(rows) - 1))
-        self.maps.set_layer(max(self.layer_list.currentRow(), 0))
+        # the maps follow on activationsChanged, which comes right after every spec change
+        self.maps.set_layer(max(self.layer_list.currentRow(), 0), draw=False)
 
     def _spec_changed(self) -> None:
         self._fill_layers()
@@ -209,13 +223,10 @@ class InsidePanel(QWidget):
             view.clear_image()
             view.set_title(self._no_input_reason())
             return
-        if x.shape[0] == 3:
-            img = np.ascontiguousarray((np.clip(x, 0, 1).transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8))
-        else:
-            img = np.ascontiguousarray(x[0], dtype=np.float32)
+        img, levels = input_picture(x)
         if view.image_shape != img.shape[:2]:
             self._range_key = None
-        view.set_image(img, levels=(0.0, 1.0))
+        view.set_image(img, levels=levels)
         c, h, w = x.shape
         view.set_title(f"model input {c}x{h}x{w}")
 
@@ -241,11 +252,9 @@ class InsidePanel(QWidget):
         if net.input_source == "sample" and val is not None and len(val) and net.current_input is not None:
             i = min(net.sample_index, len(val) - 1)
             parts.append(f"label: {val.classes[int(val.y[i])]}")
-        p = net.probabilities
-        if p is not None and p.size and np.all(np.isfinite(p)):
-            k = int(np.argmax(p))
-            names = val.classes if val is not None and len(val.classes) == p.size else None
-            parts.append(f"prediction: {names[k] if names else k} ({100 * float(p[k]):.0f}%)")
+        pred = prediction(net.probabilities, val.classes if val is not None else None)
+        if pred is not None:
+            parts.append(f"prediction: {pred.text()}")
         self.input_label.setText(", ".join(parts) or " ")
 
     def _input_hovered(self, r: int, c: int) -> None:

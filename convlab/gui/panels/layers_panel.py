@@ -13,16 +13,25 @@ import json
 from PySide6.QtCore import QByteArray, QMimeData, QPoint, QRect, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QDrag, QPainter, QPen
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QMenu, QSpinBox, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core.layers import LAYER_TYPES
-from convlab.core.presets import model_presets
+from convlab.core.presets import LAYER_KINDS, model_presets
 
-from ..network_state import LAYER_KINDS, NetworkState
-from ..views.layer_settings_editor import (  # noqa: F401 - parse_setting is re-exported for callers
-    LayerSettingsEditor, _is_int, _size_text, parse_setting,
-)
+from ..network_state import NetworkState
+from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, parse_setting  # noqa: F401 - parse_setting is re-exported for callers
 from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 
 COLUMNS = ("#", "layer", "settings", "output", "weights", "biases", "mult-adds", "RF", "jump")
@@ -301,7 +310,8 @@ class LayersPanel(QWidget):
                                     lambda: self.move_selected(-1))
         self.down_button = self._tool("\u25bc", "Move the selected layer one place later (Ctrl+Down)",
                                       lambda: self.move_selected(1))
-        self.json_button = self._tool("JSON...", "Edit as JSON: the whole spec as text, applied as one undo step", self.open_json_editor)
+        self.json_button = self._tool("JSON...", "Edit as JSON: the whole spec as text, applied as one undo step",
+                                      self.open_json_editor)
         for b in (self.add_button, self.remove_button, self.duplicate_button, self.up_button, self.down_button):
             row.addWidget(b)
         row.addStretch(1)
@@ -484,7 +494,8 @@ class LayersPanel(QWidget):
         kind = entry.get("type")
         failing = report.error_index == i
         computed = i < len(report.rows) and not failing
-        cells = [str(i), "?" if kind is None else str(kind), "", NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED,
+        cells = [str(i), "?" if kind is None else str(kind), "", NOT_COMPUTED, NOT_COMPUTED, NOT_COMPUTED,
+                 NOT_COMPUTED, NOT_COMPUTED,
                  NOT_COMPUTED]
         tips = [COLUMN_TIPS[COL_INDEX], _type_tip(kind), COLUMN_TIPS[COL_SETTINGS]] + list(COLUMN_TIPS[3:])
         row = report.rows[i] if computed else None

@@ -25,17 +25,33 @@ import numpy as np
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-    QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
+from convlab.core.display import input_picture
+from convlab.core.prediction import prediction
 from convlab.core.sources import (
-    CameraSource, FrameSource, ImageFolderSource, SourceError, VideoFileSource, describe_no_camera,
+    CameraSource,
+    FrameSource,
+    ImageFolderSource,
+    SourceError,
+    VideoFileSource,
+    describe_no_camera,
     list_cameras,
 )
 
 from ..live import LivePipeline, LiveSource, format_stats, open_error_text
-from ..views.controls import SteadyLabel
+from ..views.controls import DrawWhenShown, SteadyLabel
 from ..views.image_view import ImageView
 from ..views.training_views import ClassBarsView
 from ..workers import Task
@@ -77,12 +93,12 @@ class LivePanel(QWidget):
         self._open_token = 0
         self._watched = None  # the top-level window whose hiding pauses the source
         self._window_visible = True
-        self._stale = True
 
         self._build()
         self.pipeline.frameProcessed.connect(self._frame_processed)
         self.pipeline.statsChanged.connect(self._show_stats)
-        net.activationsChanged.connect(self._draw_model)
+        self._model_draw = DrawWhenShown(self, self._draw_model)
+        net.activationsChanged.connect(self._model_draw.request)
         self._sync_controls()
 
     # ------------------------------------------------------------------ building
@@ -472,8 +488,6 @@ class LivePanel(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._watch_window()
-        if self._stale:
-            self._draw_model()
         if self.probe_on_show and self.cameras is None and self._probe_task is None:
             self.refresh_cameras()
 
@@ -509,30 +523,22 @@ class LivePanel(QWidget):
         self.stats_label.setText(text)
 
     def _draw_model(self) -> None:
-        if not self.isVisible():
-            self._stale = True
-            return
-        self._stale = False
         net = self.net
         x = net.current_input
         if x is None:
             self.model_view.clear_image()
-        elif x.shape[0] == 3:
-            img = np.ascontiguousarray((np.clip(x, 0, 1).transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8))
-            self.model_view.set_image(img)
         else:
-            self.model_view.set_image(np.ascontiguousarray(x[0], dtype=np.float32), levels=(0.0, 1.0))
+            img, levels = input_picture(x)
+            self.model_view.set_image(img, levels=levels)
         p = net.probabilities
-        if p is None or not np.all(np.isfinite(p)):
+        pred = prediction(p, net.dataset.classes if net.dataset is not None else None)
+        if pred is None:
             self.bars.clear_values()
             self.prediction_label.setText("No prediction: the model does not work yet or does not end in "
                                           "class scores." if p is None else "The scores are not finite.")
             return
-        ds = net.dataset
-        classes = ds.classes if ds is not None and len(ds.classes) == len(p) else [str(i) for i in range(len(p))]
-        best = int(np.argmax(p))
-        self.bars.set_values(p, classes, highlight=best)
-        self.prediction_label.setText(f"Prediction: <b>{classes[best]}</b> ({100 * float(p[best]):.0f}%)")
+        self.bars.set_values(p, pred.names, highlight=pred.index)
+        self.prediction_label.setText(f"Prediction: <b>{pred.name}</b> ({100 * pred.probability:.0f}%)")
 
     @property
     def model_image(self) -> np.ndarray | None:

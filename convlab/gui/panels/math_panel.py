@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from html import escape
 
-
 from convlab.core.playground import bank_math, weight_count
 
 from ..views.rich_text import RichTextView
@@ -74,13 +73,29 @@ def math_html(state) -> str:
     return "<br>".join(rows)
 
 
+def math_key(state) -> tuple:
+    """Everything the text depends on: when it has not changed (a live frame of the same size),
+    the text is not rebuilt."""
+    r = state.result
+    post = state.post
+    return (None if state.input is None else state.input.shape, state.bank.size, state.bank.count,
+            state.settings, post.pool, post.pool_kernel, post.pool_stride, state.error,
+            None if r is None or r.pooled is None else r.pooled.shape,
+            None if r is None or r.mixed is None else r.mixed.shape)
+
+
 class MathPanel(RichTextView):
     def __init__(self, state, parent=None):
         super().__init__("", "The output-size arithmetic with this image's and this filter's real numbers", parent)
         self.state = state
-        for sig in (state.imageChanged, state.bankChanged, state.settingsChanged, state.resultChanged):
+        self._key = None
+        for sig in (state.imageChanged, state.bankChanged, state.settingsChanged, state.postChanged,
+                    state.resultChanged):
             sig.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        self.set_html(math_html(self.state))
+        key = math_key(self.state)
+        if key != self._key:
+            self._key = key
+            self.set_html(math_html(self.state))

@@ -6,8 +6,18 @@ import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget, QPlainTextEdit, QSplitter,
-    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPlainTextEdit,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from convlab.core.model import Sequential
@@ -29,7 +39,8 @@ def summary_rows(spec: dict) -> tuple[list[list[str]], str]:
             str(r.index), r.type, "x".join(map(str, r.output_shape)), f"{r.weights:,}", f"{r.biases:,}",
             f"{r.macs:,}", "whole input" if r.rf.is_global else _pair(r.rf.size), _pair(r.rf.jump),
         ])
-    total = f"{s.total_weights:,} weights + {s.total_biases:,} biases = {s.total_params:,} parameters, {s.total_macs:,} multiply-adds per image"
+    total = (f"{s.total_weights:,} weights + {s.total_biases:,} biases = {s.total_params:,} parameters, "
+             f"{s.total_macs:,} multiply-adds per image")
     return rows, total
 
 

@@ -6,42 +6,36 @@ Everything shown comes from NetworkState; the panel only forwards the user's int
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QLineEdit, QProgressBar, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from ..views.controls import out_of_sight, spin_box
-from ..network_state import DATASETS
+from convlab.core.data.catalog import DATASETS
+from convlab.core.number_text import step_125
+from convlab.core.prediction import prediction
+from convlab.core.settings import TrainSettings, limits
+
+from ..views.controls import DrawWhenShown, setting_spin, spin_box
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
 SYNTHETIC = ("digits", "shapes")
 FOLDER_KINDS = ("mnist", "fashion", "folder")
 OPTIMIZERS = (("SGD", "sgd"), ("SGD with momentum", "momentum"), ("Adam", "adam"))
-ERROR_WORDS = ("cannot", "diverged", "failed", "error")
-
-
-def step_125(value: float, up: bool, smallest: float) -> float:
-    """The next value on the 1-2-5 ladder (..., 0.001, 0.002, 0.005, 0.01, ...) above or below ``value``.
-
-    Below ``smallest`` the ladder ends at 0 when going down; from 0 it starts at ``smallest`` going up.
-    """
-    if value <= 0:
-        return smallest if up else 0.0
-    e = math.floor(math.log10(value))
-    m = value / 10**e
-    ladder = [0.5, 1, 2, 5, 10, 20]
-    eps = 1e-9
-    if up:
-        nxt = next(s for s in ladder if s > m + eps)
-    else:
-        nxt = next(s for s in reversed(ladder) if s < m - eps)
-    out = float(f"{nxt * 10**e:.12g}")
-    return 0.0 if (not up and out < smallest * (1 - 1e-9)) else out
 
 
 class LogSpinBox(QDoubleSpinBox):
@@ -83,10 +77,11 @@ class TrainingPanel(QWidget):
         path_lay.setContentsMargins(0, 0, 0, 0)
         path_lay.addWidget(self.path_edit, 1)
         path_lay.addWidget(self.browse_btn)
-        self.samples_spin = _spin(100, 200_000, 500)
+        self.samples_spin = setting_spin(TrainSettings, "samples", step=500)
         self.samples_spin.setToolTip("How many images to generate for a synthetic set (split into training "
                                      "and validation)")
-        self.val_spin = _spin(5, 50, 5, " %")
+        val = limits(TrainSettings, "val_fraction")
+        self.val_spin = _spin(round(100 * val.lo), round(100 * val.hi), 5, " %")
         self.val_spin.setToolTip("Share of the samples kept aside for validation: never trained on, used to "
                                  "measure how well the model generalises")
         self.load_btn = QPushButton("Load")
@@ -110,9 +105,9 @@ class TrainingPanel(QWidget):
         data_lay.addWidget(self.preview, 1)
 
         # ---------------------------------------------------------------- settings
-        self.batch_spin = _spin(1, 4096)
+        self.batch_spin = setting_spin(TrainSettings, "batch_size")
         self.batch_spin.setToolTip("Samples per gradient step: small batches give noisy but many steps")
-        self.epochs_spin = _spin(1, 1000)
+        self.epochs_spin = setting_spin(TrainSettings, "epochs")
         self.epochs_spin.setToolTip("Passes over the whole training set")
         self.optimizer_box = QComboBox()
         for label, key in OPTIMIZERS:
@@ -121,17 +116,17 @@ class TrainingPanel(QWidget):
                                       "a running direction), or Adam (per-weight step sizes)")
         self.lr_spin = LogSpinBox()
         self.lr_spin.setDecimals(4)
-        self.lr_spin.setRange(0.0001, 10.0)
+        self.lr_spin.setRange(limits(TrainSettings, "lr").lo, limits(TrainSettings, "lr").hi)
         self.lr_spin.setKeyboardTracking(False)
         self.lr_spin.setToolTip("Learning rate: the size of each step. The arrows walk 1-2-5 steps "
                                 "(0.01, 0.02, 0.05, 0.1...). Too large makes training diverge")
         self.wd_spin = LogSpinBox()
         self.wd_spin.setDecimals(5)
-        self.wd_spin.setRange(0.0, 1.0)
+        self.wd_spin.setRange(limits(TrainSettings, "weight_decay").lo, limits(TrainSettings, "weight_decay").hi)
         self.wd_spin.setKeyboardTracking(False)
         self.wd_spin.setToolTip("Weight decay: pulls every weight a little towards 0 each step (L2 "
                                 "regularisation); 0 turns it off")
-        self.seed_spin = _spin(0, 2**31 - 1)
+        self.seed_spin = setting_spin(TrainSettings, "seed")
         self.seed_spin.setToolTip("Random seed for the synthetic data, the split, the shuffling and fresh "
                                   "weights: the same seed repeats a run exactly")
         self.settings_group = QGroupBox("Settings")
@@ -263,7 +258,7 @@ class TrainingPanel(QWidget):
         net.activationsChanged.connect(self._activations_changed)
         net.message.connect(self._on_message)
 
-        self._bars_stale = False
+        self.bars_draw = DrawWhenShown(self, self._draw_bars)
         self._settings_changed()
         self._dataset_changed(loaded=False)
         self._evaluation_changed()
@@ -441,43 +436,41 @@ class TrainingPanel(QWidget):
         self.class_accuracy.set_values(net.per_class_accuracy(), classes)
         idx = net.misclassified()
         y, pred = net.val.y[idx], ev.predictions[idx]
-        captions = [f"true {classes[t]} → predicted {classes[p]}" for t, p in zip(y, pred)]
+        captions = [f"true {classes[t]} → predicted {classes[p]}" for t, p in zip(y, pred, strict=True)]
         tips = [f"validation sample {i}: true {classes[t]}, predicted {classes[p]} "
-                f"({100 * ev.probabilities[i, p]:.0f}% sure); click to look at it" for i, t, p in zip(idx, y, pred)]
+                f"({100 * ev.probabilities[i, p]:.0f}% sure); click to look at it" for i, t, p in zip(idx, y, pred,
+                                                                                                      strict=True)]
         self.misclassified_gallery.set_samples(net.val.x[idx], captions, ids=idx, tooltips=tips)
+
+    def watch_dock(self, dock) -> None:
+        """The probability bars catch up when the panel's dock comes to the front of its tab group."""
+        self.bars_draw.watch(dock)
 
     def catch_up(self) -> None:
         """The panel has come into sight (its dock's tab was chosen): draw what it skipped."""
-        if self._bars_stale:
-            self._activations_changed()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.catch_up()
+        self.bars_draw.catch_up()
 
     def _activations_changed(self) -> None:
         """The probability bars of the current input.  Out of sight (behind another dock tab)
-        they are not redrawn for every live frame, only when the panel comes back (catch_up)."""
-        self._bars_stale = out_of_sight(self)
-        if self._bars_stale:
-            return
+        they are not redrawn for every live frame, only when the panel comes back."""
+        self.bars_draw.request()
+
+    def _draw_bars(self) -> None:
         net = self.net
         p = net.probabilities
-        if p is None:
+        pred = prediction(p, net.dataset.classes if net.dataset is not None else None)
+        if pred is None:
             self.probability_bars.clear_values()
             self.probability_label.setText("No input to classify (or the model does not end in class scores).")
             return
-        classes = (net.dataset.classes if net.dataset is not None and len(net.dataset.classes) == len(p)
-                   else [str(i) for i in range(len(p))])
-        best = int(np.argmax(p))
-        self.probability_bars.set_values(p, classes, highlight=best)
-        text = f"Current input: predicted {classes[best]} ({100 * p[best]:.0f}%)"
+        self.probability_bars.set_values(p, pred.names, highlight=pred.index)
+        text = f"Current input: predicted {pred.text()}"
         if net.input_source == "sample" and net.val is not None and len(net.val) and len(net.val.classes) == len(p):
             i = min(net.sample_index, len(net.val) - 1)
             text += f", true class {net.val.classes[int(net.val.y[i])]}"
         self.probability_label.setText(text)
 
     def _on_message(self, text: str) -> None:
-        bad = any(w in text.lower() for w in ERROR_WORDS)
+        bad = getattr(text, "is_error", False)  # a Notice says whether it is an error
         self.status_label.setStyleSheet("color: #b91c1c;" if bad else "")
         self.status_label.setText(text)

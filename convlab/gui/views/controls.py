@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSpinBox, QWidget
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QSpinBox, QWidget
+
+from convlab.core.settings import default, limits
 
 
 def spin_box(lo: int, hi: int, value: int | None = None, tip: str = "", *, step: int = 1, suffix: str = "",
@@ -20,12 +25,67 @@ def spin_box(lo: int, hi: int, value: int | None = None, tip: str = "", *, step:
     return s
 
 
+def setting_spin(group: type, name: str, tip: str = "", *, step: int = 1, suffix: str = "",
+                 tracking: bool = False) -> QSpinBox:
+    """A spin box for a whole-number setting, its range taken from convlab.core.settings (the one
+    home of every limit, which sessions are checked against too)."""
+    r = limits(group, name)
+    return spin_box(int(r.lo), int(r.hi), int(default(group, name)), tip, step=step, suffix=suffix,
+                    tracking=tracking)
+
+
 def out_of_sight(widget: QWidget) -> bool:
     """The widget's window is on screen but no pixel of the widget is: a dock tabbed behind
     another one (Qt keeps such a dock "visible", with an empty visible region) or a hidden tab.
     Views skip redrawing then and catch up when they come into sight.  A widget whose window is
     not shown at all (tests, a window being built) is never out of sight: it draws as usual."""
     return widget.window().isVisible() and widget.visibleRegion().isEmpty()
+
+
+class DrawWhenShown(QObject):
+    """Draw a view now, or, while it is out of sight, once when it comes back.
+
+    Views bound to a state redraw on every change of it; 30 live frames a second redrawn in a
+    hidden tab or a dock tabbed behind another are wasted. ``request()`` draws at once when the
+    widget can be seen, and otherwise only marks it ``stale``; the widget's next Show event (a tab
+    chosen, the widget shown) or, for a dock given to ``watch``, the dock being raised, draws it.
+    Out of sight: not visible (a hidden tab, a widget not shown yet) or, in a window on screen,
+    without a visible pixel (a dock tabbed behind another, see ``out_of_sight``).
+    """
+
+    def __init__(self, widget: QWidget, draw: Callable[[], None], *, stale: bool = False):
+        super().__init__(widget)
+        self.widget = widget
+        self._draw = draw
+        self.stale = stale  # True: never drawn yet, draw at the first Show
+        widget.installEventFilter(self)
+
+    def hidden(self) -> bool:
+        return not self.widget.isVisible() or out_of_sight(self.widget)
+
+    def request(self) -> bool:
+        """Draw now (True), or mark the view to be drawn when it is seen again (False)."""
+        if self.hidden():
+            self.stale = True
+            return False
+        self.stale = False
+        self._draw()
+        return True
+
+    def catch_up(self) -> None:
+        if self.stale and not self.hidden():
+            self.stale = False
+            self._draw()
+
+    def watch(self, dock: QDockWidget) -> None:
+        """Also catch up when ``dock`` comes to the front of its tab group."""
+        dock.visibilityChanged.connect(lambda shown: shown and self.catch_up())
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.widget and event.type() == QEvent.Show and self.stale:
+            self.stale = False
+            self._draw()
+        return False
 
 
 class SteadyLabel(QWidget):

@@ -78,7 +78,7 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
         table = lut(signed)
         self._shown = (maps, levels, table)
         self._draw_images()
-        for i, (vb, item, label) in enumerate(self._tiles):
+        for i, (_vb, _item, label) in enumerate(self._tiles):
             title = titles[i] if i < len(titles) else str(i + 1)
             if title != label.text:  # (a label's layout pass costs more than drawing its map)
                 label.setText(title)

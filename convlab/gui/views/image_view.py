@@ -159,7 +159,7 @@ class ImageView(pg.GraphicsLayoutWidget):
 
     def add_pixels(self, rows, cols, color="#ff8c00", z=11):
         """Outline single pixels (the taps of a kernel: dilation's skipped pixels stay unmarked)."""
-        spots = [{"pos": (c + 0.5, r + 0.5)} for r, c in zip(rows, cols)]
+        spots = [{"pos": (c + 0.5, r + 0.5)} for r, c in zip(rows, cols, strict=True)]
         scatter = pg.ScatterPlotItem(
             spots, symbol="s", size=0.8, pxMode=False, pen=pg.mkPen(color, width=1.5), brush=pg.mkBrush(None)
         )

@@ -20,375 +20,27 @@ fractions, no ``eval``).
 from __future__ import annotations
 
 import math
-import re
-from fractions import Fraction
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPalette, QPen
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemDelegate,
-    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableWidget,
-    QTableWidgetItem,
-    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
-MAX_KERNEL = 11
-CELL_PX = 44
-VALUE_LIMIT = 1e6
-_MAX_TEXT = 200
-_MAX_DEPTH = 60
-_MAX_EXPONENT = 400
+from convlab.core.kernels import MAX_KERNEL_SIZE as MAX_KERNEL
+from convlab.core.number_text import exact_text, format_value, parse_number
 
-_WHITE = (255, 255, 255)
-_NEG = (33, 102, 172)   # blue end of the diverging scale
-_POS = (178, 24, 43)    # red end
-_NONFINITE = (190, 190, 190)
-
-_HINT = "type e.g. 0.25, -1, 1/16 or (1+2)/8"
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers (no widgets): parsing, formatting, colours
-# --------------------------------------------------------------------------------------------
-
-class _ParseError(Exception):
-    pass
-
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<op>[-+*/()]))"
-)
-
-
-def _tokenize(text: str) -> list[str]:
-    tokens: list[str] = []
-    pos = 0
-    stripped = text.rstrip()
-    while pos < len(stripped):
-        m = _TOKEN_RE.match(stripped, pos)
-        if not m or m.end() == pos:
-            raise _ParseError(f"unexpected {stripped[pos:].strip()[:1]!r}")
-        tokens.append(m.group("num") or m.group("op"))
-        pos = m.end()
-    return tokens
-
-
-class _Parser:
-    """expr := term (('+'|'-') term)* ; term := unary (('*'|'/') unary)* ;
-    unary := ('+'|'-') unary | primary ; primary := NUMBER | '(' expr ')'"""
-
-    def __init__(self, tokens: list[str]):
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self) -> str:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def parse(self) -> Fraction:
-        value = self.expr()
-        if self.peek() is not None:
-            raise _ParseError(f"unexpected {self.peek()!r}")
-        return value
-
-    def _enter(self) -> None:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise _ParseError("too deeply nested")
-
-    def expr(self) -> Fraction:
-        value = self.term()
-        while self.peek() in ("+", "-"):
-            if self.take() == "+":
-                value += self.term()
-            else:
-                value -= self.term()
-        return value
-
-    def term(self) -> Fraction:
-        value = self.unary()
-        while self.peek() in ("*", "/"):
-            op = self.take()
-            rhs = self.unary()
-            if op == "*":
-                value *= rhs
-            else:
-                if rhs == 0:
-                    raise _ParseError("division by zero")
-                value /= rhs
-        return value
-
-    def unary(self) -> Fraction:
-        self._enter()
-        try:
-            tok = self.peek()
-            if tok in ("+", "-"):
-                self.take()
-                inner = self.unary()
-                return inner if tok == "+" else -inner
-            return self.primary()
-        finally:
-            self.depth -= 1
-
-    def primary(self) -> Fraction:
-        tok = self.peek()
-        if tok is None:
-            raise _ParseError("a number is missing at the end")
-        if tok == "(":
-            self.take()
-            value = self.expr()
-            if self.peek() != ")":
-                raise _ParseError("a ')' is missing")
-            self.take()
-            return value
-        if tok in (")", "*", "/"):
-            raise _ParseError(f"unexpected {tok!r}")
-        self.take()
-        mantissa, _, exponent = tok.lower().partition("e")
-        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
-            raise _ParseError("the exponent is too large")
-        return Fraction(tok)
-
-
-def parse_number(text: str) -> float:
-    """Parse a number, a fraction like ``1/16`` or a small expression of numbers with
-    ``+ - * /`` and parentheses, without ``eval``. A decimal comma is accepted, as are the
-    signs ``−``, ``×`` and ``÷``. Raise ``ValueError`` with a readable message otherwise
-    (also for results outside ±1e6)."""
-    if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a number")
-    shown = text.strip()
-    if not shown:
-        raise ValueError(f"An empty entry is not a number ({_HINT})")
-    if len(shown) > _MAX_TEXT:
-        raise ValueError(f"'{shown[:20]}…' is too long to be a number")
-    clean = (shown.replace("\u2212", "-").replace("\u2013", "-").replace("\u00d7", "*")
-             .replace("\u00f7", "/").replace(",", "."))
-    try:
-        value = _Parser(_tokenize(clean)).parse()
-    except _ParseError as exc:
-        raise ValueError(f"'{shown}' is not a number: {exc} ({_HINT})") from None
-    except (ValueError, ZeroDivisionError, IndexError):
-        raise ValueError(f"'{shown}' is not a number ({_HINT})") from None
-    if abs(value) > VALUE_LIMIT:
-        raise ValueError(f"'{shown}' is out of range: values must lie between -1e6 and 1e6")
-    return float(value)
-
-
-def format_value(v: float, max_len: int = 7) -> str:
-    """Up to 4 significant digits, fewer when needed to stay within ``max_len`` characters
-    (so a number fits a small cell), short exponents (``1.2e-5``), never ``-0``."""
-    v = float(v)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == 0:
-        return "0"
-    text = ""
-    for digits in (4, 3, 2, 1):
-        text = _short_g(v, digits)
-        if len(text) <= max_len:
-            break
-    return text
-
-
-def _short_g(v: float, digits: int) -> str:
-    s = f"{v:.{digits}g}"
-    if "e" in s:
-        mant, exp = s.split("e")
-        sign = "-" if exp.startswith("-") else ""
-        s = f"{mant}e{sign}{exp.lstrip('+-').lstrip('0') or '0'}"
-    return "0" if s in ("-0", "0") else s
-
-
-def _exact_text(v) -> str:
-    """The shortest text that reads back as the same value in its own dtype."""
-    if isinstance(v, np.floating):
-        s = str(v)
-    else:
-        s = repr(float(v))
-    if s.endswith(".0"):
-        s = s[:-2]
-    return "0" if s == "-0" else s
-
-
-def diverging_color(v: float, scale: float) -> QColor:
-    """Blue for negative, white for zero, red for positive; full colour at ``|v| = scale``."""
-    v = float(v)
-    if not math.isfinite(v):
-        return QColor(*_NONFINITE)
-    if scale <= 0 or not math.isfinite(scale) or v == 0:
-        return QColor(*_WHITE)
-    t = min(1.0, abs(v) / scale)
-    end = _POS if v > 0 else _NEG
-    return QColor(*(round(w + (e - w) * t) for w, e in zip(_WHITE, end)))
-
-
-def _text_color(bg: QColor) -> QColor:
-    lum = 0.299 * bg.red() + 0.587 * bg.green() + 0.114 * bg.blue()
-    return QColor(255, 255, 255) if lum < 140 else QColor(0, 0, 0)
-
-
-def default_channel_names(c: int) -> list[str]:
-    if c == 3:
-        return ["R", "G", "B"]
-    if c == 1:
-        return ["Gray"]
-    return [f"ch {i}" for i in range(c)]
-
-
-# --------------------------------------------------------------------------------------------
-# Widgets
-# --------------------------------------------------------------------------------------------
-
-class _CellDelegate(QStyledItemDelegate):
-    """Opens a line editor holding the exact value and routes commits to the editor's single
-    commit path. Paints the selection as a frame so the value tint stays visible."""
-
-    def __init__(self, grid: "_KernelGrid"):
-        super().__init__(grid)
-        self._grid = grid
-
-    def createEditor(self, parent, option, index):
-        editor = QLineEdit(parent)
-        editor.setFrame(False)
-        editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        editor.setFont(self._grid.font())
-        return editor
-
-    def setEditorData(self, editor, index):
-        editor.setText(self._grid.exact_text(index.row(), index.column()))
-
-    def setModelData(self, editor, model, index):
-        # Never writes the model directly: the KernelEditor decides (parse, revert or emit).
-        self._grid.commit_requested(index.row(), index.column(), editor.text())
-
-    def paint(self, painter, option, index):
-        opt = QStyleOptionViewItem(option)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        opt.state &= ~QStyle.StateFlag.State_Selected
-        opt.state &= ~QStyle.StateFlag.State_HasFocus
-        super().paint(painter, opt, index)
-        if selected:
-            painter.save()
-            pen = QPen(option.palette.color(QPalette.ColorRole.Highlight), 3)
-            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            painter.setPen(pen)
-            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
-            painter.restore()
-
-    def helpEvent(self, event, view, option, index):
-        # Tooltips are made when asked for, so value updates set fewer item roles.
-        if event.type() == QEvent.Type.ToolTip and index.isValid():
-            QToolTip.showText(event.globalPos(), self._grid.tooltip_text(index.row(), index.column()),
-                              view)
-            return True
-        return super().helpEvent(event, view, option, index)
-
-
-def _cell_font(base: QFont) -> QFont:
-    """The largest font (at most the base size) in which any 7-character number fits a cell."""
-    font = QFont(base)
-    size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
-    while size > 5.5:
-        font.setPointSizeF(size)
-        if QFontMetrics(font).horizontalAdvance("00.0000") <= CELL_PX - 8:
-            break
-        size -= 0.5
-    return font
-
-
-class _KernelGrid(QTableWidget):
-    """One F x F grid of one input channel."""
-
-    def __init__(self, editor: "KernelEditor", channel: int, f: int):
-        super().__init__(f, f)
-        self._editor = editor
-        self.channel = channel
-        self.setFont(_cell_font(self.font()))
-        for header in (self.horizontalHeader(), self.verticalHeader()):
-            header.setVisible(False)
-            header.setMinimumSectionSize(8)
-            header.setDefaultSectionSize(CELL_PX)
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setWordWrap(False)
-        self.setItemDelegate(_CellDelegate(self))
-        self.setTabKeyNavigation(True)
-        flags = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsEditable)
-        align = Qt.AlignmentFlag.AlignCenter
-        for r in range(f):
-            for c in range(f):
-                item = QTableWidgetItem("0")
-                item.setFlags(flags)
-                item.setTextAlignment(align)
-                self.setItem(r, c, item)
-        side = f * CELL_PX + 2 * self.frameWidth()
-        self.setFixedSize(side, side)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.set_read_only(False)
-
-    def set_read_only(self, read_only: bool) -> None:
-        if read_only:
-            self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        else:
-            self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                 | QAbstractItemView.EditTrigger.EditKeyPressed
-                                 | QAbstractItemView.EditTrigger.AnyKeyPressed)
-
-    def cancel_edit(self) -> None:
-        """Close an open cell editor without committing it."""
-        if self.state() == QAbstractItemView.State.EditingState:
-            editor = self.indexWidget(self.currentIndex())
-            if editor is not None:
-                self.closeEditor(editor, QAbstractItemDelegate.EndEditHint.RevertModelCache)
-
-    def exact_text(self, row: int, col: int) -> str:
-        return self._editor._exact_cell_text(self.channel, row, col)
-
-    def tooltip_text(self, row: int, col: int) -> str:
-        return self._editor._cell_tooltip(self.channel, row, col)
-
-    def commit_requested(self, row: int, col: int, text: str) -> None:
-        self._editor._commit_text(self.channel, row, col, text)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if (event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
-                and event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
-                and self.state() != QAbstractItemView.State.EditingState):
-            index = self.currentIndex()
-            if index.isValid():
-                self._editor._delete_cell(self.channel, index.row(), index.column())
-            event.accept()
-            return
-        super().keyPressEvent(event)
+from .kernel_cells import BiasEdit, KernelGrid, default_channel_names, diverging_color, text_color
 
 
 class KernelEditor(QWidget):
@@ -409,7 +61,7 @@ class KernelEditor(QWidget):
         self._names: list[str] = []
         self._scale = 0.0
         self._read_only = False
-        self._grids: list[_KernelGrid] = []
+        self._grids: list[KernelGrid] = []
         self._grid_labels: list[QLabel] = []
         self._setting = False
 
@@ -434,7 +86,7 @@ class KernelEditor(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._grid_host)
 
-        self.bias_edit = _BiasEdit()
+        self.bias_edit = BiasEdit()
         self.bias_edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.bias_edit.setMaximumWidth(140)
         self.bias_edit.setToolTip("The bias is added to every output pixel after the weighted sum; "
@@ -536,7 +188,7 @@ class KernelEditor(QWidget):
                 same = (old == arr) | (np.isnan(old) & np.isnan(arr))
                 same &= np.signbit(old) == np.signbit(arr)
                 changed = ~same
-            for ch, r, col in zip(*np.nonzero(changed)):
+            for ch, r, col in zip(*np.nonzero(changed), strict=True):
                 self._paint_cell(int(ch), int(r), int(col))
             for i, name in enumerate(names):
                 self._grid_labels[i].setText(name)
@@ -648,7 +300,7 @@ class KernelEditor(QWidget):
             box_row, box_col = divmod(ch, cols)
             label = QLabel()
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
-            grid = _KernelGrid(self, ch, f)
+            grid = KernelGrid(self, ch, f)
             grid.set_read_only(self._read_only)
             self._grid_layout.addWidget(label, 2 * box_row, box_col)
             self._grid_layout.addWidget(grid, 2 * box_row + 1, box_col,
@@ -668,17 +320,17 @@ class KernelEditor(QWidget):
         bg = diverging_color(v, self._scale)
         item.setText(format_value(v))
         item.setBackground(bg)
-        item.setForeground(_text_color(bg))
+        item.setForeground(text_color(bg))
 
     def _cell_tooltip(self, ch: int, r: int, col: int) -> str:
         if self._values is None or ch >= self._values.shape[0]:
             return ""
         name = self._names[ch] if ch < len(self._names) else f"ch {ch}"
         hint = "" if self._read_only else " (type a number or 1/16, Enter commits, Delete sets 0)"
-        return f"{name}, row {r}, column {col}: {_exact_text(self._values[ch, r, col])}{hint}"
+        return f"{name}, row {r}, column {col}: {exact_text(self._values[ch, r, col])}{hint}"
 
     def _exact_cell_text(self, ch: int, r: int, col: int) -> str:
-        return _exact_text(self._values[ch, r, col])
+        return exact_text(self._values[ch, r, col])
 
     def _update_labels(self) -> None:
         c, f, _ = self._values.shape
@@ -747,7 +399,7 @@ class KernelEditor(QWidget):
         self._commit_value(ch, r, col, 0.0)
 
     def _show_bias(self) -> None:
-        self.bias_edit.setText(_exact_text(self._bias) if self._values is not None else "")
+        self.bias_edit.setText(exact_text(self._bias) if self._values is not None else "")
         self.bias_edit.setCursorPosition(0)
 
     def _on_bias_finished(self) -> None:
@@ -764,7 +416,7 @@ class KernelEditor(QWidget):
             value = parse_number(text)
         except ValueError as exc:
             self._show_bias()
-            self.message.emit(f"{exc}; the bias keeps {_exact_text(self._bias)}.")
+            self.message.emit(f"{exc}; the bias keeps {exact_text(self._bias)}.")
             return False
         if value == self._bias:
             self._show_bias()
@@ -785,16 +437,3 @@ class KernelEditor(QWidget):
         if f != self.kernel_size():
             self.sizeRequested.emit(int(f))
 
-
-class _BiasEdit(QLineEdit):
-    """A line edit that reverts on Escape."""
-
-    escaped = Signal()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape and self.isModified():
-            self.setModified(False)
-            self.escaped.emit()
-            event.accept()
-            return
-        super().keyPressEvent(event)

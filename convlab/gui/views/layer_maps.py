@@ -12,49 +12,25 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QLabel, QScrollArea, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from convlab.core.activations import KEEPS_ZEROS, RECTIFIERS, activation_stats, follows_rectifier  # noqa: F401
-from convlab.core.images import colorize
+from convlab.core.activations import activation_stats, follows_rectifier
+from convlab.core.display import display_levels, weight_mosaic
 
-from .controls import SteadyLabel
+from .controls import DrawWhenShown, SteadyLabel
 from .feature_map_grid import FeatureMapGrid
 from .image_view import ImageView, lut
 
 UNIT_COLOR = "#ff8c00"
 FOOTPRINT_COLOR = "#00a0a0"
-GAP_RGB = (200, 200, 200)
-
-
-# ---------------------------------------------------------------------------------- drawing helpers
-
-def display_levels(a: np.ndarray) -> tuple[tuple[float, float], bool]:
-    """One scale for a whole layer: symmetric (diverging) when it has negative values, else 0..max."""
-    finite = a[np.isfinite(a)] if a.size else a
-    if finite.size == 0:
-        return (0.0, 1.0), False
-    lo, hi = float(finite.min()), float(finite.max())
-    if lo < 0:
-        m = max(-lo, hi) or 1.0
-        return (-m, m), True
-    return (0.0, hi if hi > 0 else 1.0), False
-
-
-def weight_mosaic(w: np.ndarray, scale: float, max_channels: int = 8) -> np.ndarray:
-    """Filters (K, C, Fh, Fw) as one RGB uint8 image: one column of tiles per filter, one row per
-    input channel (the first ``max_channels``), a gray 1-pixel gap between tiles, blue - white -
-    red for -scale .. 0 .. +scale. (Filters run across, so a bank fits a wide panel.)"""
-    k, c, fh, fw = w.shape
-    cs = min(c, max_channels)
-    height, width = cs * (fh + 1) - 1, k * (fw + 1) - 1
-    v = np.nan_to_num(np.asarray(w[:, :cs], dtype=np.float64))
-    rgb = colorize(v.reshape(-1, fw), (-scale, scale), lut(True)).reshape(k, cs, fh, fw, 3)
-    out = np.empty((height + 1, width + 1, 3), np.uint8)
-    out[...] = GAP_RGB
-    tiles = out.reshape(cs, fh + 1, k, fw + 1, 3)
-    tiles[:, :fh, :, :fw] = rgb.transpose(1, 2, 0, 3, 4)
-    return np.ascontiguousarray(out[:height, :width])
 
 
 def _fmt(v: float) -> str:
@@ -81,7 +57,6 @@ class LayerMapsView(QWidget):
         self.stats: dict | None = None
         self._array: np.ndarray | None = None
         self._levels = ((0.0, 1.0), False)
-        self._stale = True
 
         self.stats_label = SteadyLabel()  # new numbers with every live frame
         self.stats_label.label.setTextFormat(Qt.RichText)
@@ -138,16 +113,19 @@ class LayerMapsView(QWidget):
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.value_label)
 
+        self.drawing = DrawWhenShown(self, self._draw, stale=True)
         net.activationsChanged.connect(self.refresh)
         net.unitChanged.connect(self._unit_changed)
 
     # ------------------------------------------------------------------ choosing
 
-    def set_layer(self, index: int) -> None:
+    def set_layer(self, index: int, draw: bool = True) -> None:
+        """Show another layer (``draw=False``: choose it only, the next refresh draws it)."""
         if index != self.layer:
             self.layer = index
             self.channel = 0
-        self.refresh()
+        if draw:
+            self.refresh()
 
     def set_channel(self, channel: int) -> None:
         self.channel = int(channel)
@@ -158,16 +136,15 @@ class LayerMapsView(QWidget):
 
     # ------------------------------------------------------------------ drawing
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
     def refresh(self) -> None:
-        if not self.isVisible():
-            self._stale = True
-            return
-        self._stale = False
+        """Draw the layer now, or when the view is seen again."""
+        self.drawing.request()
+
+    @property
+    def stale(self) -> bool:
+        return self.drawing.stale
+
+    def _draw(self) -> None:
         net = self.net
         rows = net.report.rows
         acts = net.activations
@@ -304,7 +281,7 @@ class WeightsView(QWidget):
     def __init__(self, net, parent=None):
         super().__init__(parent)
         self.net = net
-        self._stale = True
+        self.drawing = DrawWhenShown(self, self._draw, stale=True)
         self._blocks: dict[int, ImageView] = {}
         self._shown: dict[int, tuple[int, int]] = {}
         self._weights: dict[int, np.ndarray] = {}
@@ -336,11 +313,6 @@ class WeightsView(QWidget):
         net.weightsChanged.connect(self.refresh)
         net.specChanged.connect(self.refresh)
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
     @property
     def layers(self) -> list[int]:
         """The conv layers shown, in order."""
@@ -361,10 +333,10 @@ class WeightsView(QWidget):
                 if lay.type == "conv2d" and "weight" in lay.params}
 
     def refresh(self) -> None:
-        if not self.isVisible():
-            self._stale = True
-            return
-        self._stale = False
+        """Draw the filters now, or when the view is seen again."""
+        self.drawing.request()
+
+    def _draw(self) -> None:
         weights = self._conv_weights()
         if [(i, w.shape) for i, w in weights.items()] != [(i, w.shape) for i, w in self._weights.items()]:
             self._rebuild(weights)
@@ -383,7 +355,7 @@ class WeightsView(QWidget):
             self.scales[i] = scale
             k, c = w.shape[:2]
             view = self._blocks[i]
-            view.set_image(weight_mosaic(w, scale, self.MAX_CHANNELS))
+            view.set_image(weight_mosaic(w, scale, lut(True), self.MAX_CHANNELS))
             more = f" (the first {self.MAX_CHANNELS} of {c} channels)" if c > self.MAX_CHANNELS else ""
             view.set_title(f"layer {i}: {k} filters x {c} input channel{'s' if c > 1 else ''}{more}, "
                            f"{w.shape[2]}x{w.shape[3]}, scale \u00b1{scale:.3g}")

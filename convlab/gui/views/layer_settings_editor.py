@@ -9,12 +9,11 @@ import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from convlab.core.functional import PADDING_MODES
 from convlab.core.layers import LAYER_TYPES
+
 
 def _size_text(v) -> str:
     return f"{v[0]}x{v[1]}" if isinstance(v, (tuple, list)) else str(v)

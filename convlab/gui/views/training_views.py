@@ -11,8 +11,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QListView, QListWidget, QListWidgetItem, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 TRAIN_COLOR = "#2563eb"
@@ -62,7 +70,7 @@ class CurvesView(QWidget):
         self.train_loss.setData(x, loss)
         self.train_acc.setData(x, acc)
         ex, el, ea = [], [], []
-        for e, at in zip(epochs, epoch_steps):
+        for e, at in zip(epochs, epoch_steps, strict=False):
             if e.val_loss is None:
                 continue
             ex.append(at)
@@ -170,7 +178,8 @@ class ClassBarsView(pg.PlotWidget):
         names = [str(c) for c in classes]
         heights = np.nan_to_num(self.values, nan=0.0) * 100
         brushes = [self._brushes[i == highlight] for i in range(k)]
-        same = self.bars is not None and getattr(self, "_names", None) == names and len(self._texts) == min(k, 31) * (k <= 30)
+        same = (self.bars is not None and getattr(self, "_names", None) == names
+                and len(self._texts) == min(k, 31) * (k <= 30))
         if not same:
             self.clear()
             self._texts = []

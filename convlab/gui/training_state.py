@@ -1,0 +1,346 @@
+"""TrainingState: the dataset, a training run, its history and the evaluation of the model.
+
+The dataset is built in a worker thread (``convlab.core.data.catalog.load_dataset``); a run
+trains the design's ``model`` in a TrainingWorker thread that sends step results and copies of
+the weights a few times a second (the design's ``view_model`` loads them); when a run ends the
+model is evaluated on the validation set in another thread. Settings are a
+``convlab.core.settings.TrainSettings`` (one home for their defaults and limits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from convlab.core.data.catalog import DATASETS, LoadedDataset, load_dataset
+from convlab.core.reasons import Block, Blocked, Notice
+from convlab.core.settings import TrainSettings
+from convlab.core.training import Trainer, confusion_matrix, evaluate
+
+from .captured_samples import CapturedSamples, shape_text
+from .model_design import ModelDesign
+
+
+def _evaluate_copy(model, val):
+    """Runs in a thread: evaluation and confusion matrix of a model copy on the validation set."""
+    ev = evaluate(model, val)
+    return ev, confusion_matrix(val.y, ev.predictions, len(val.classes))
+
+
+class TrainingState(QObject):
+    settingsChanged = Signal()
+    datasetChanged = Signal()  # a dataset was loaded
+    datasetLoading = Signal(bool)  # a dataset is being built (True) or that ended (False)
+    trainingStateChanged = Signal()  # idle / running / paused
+    progress = Signal(object)  # StepResult, a few per second
+    epochDone = Signal(object)  # EpochResult
+    weightsChanged = Signal()  # new weights in the view model (reset, training snapshot, end of run)
+    evaluationChanged = Signal()  # confusion matrix, per-class accuracy, misclassified samples
+    message = Signal(object)  # Notice
+
+    def __init__(self, design: ModelDesign, captured: CapturedSamples, parent=None):
+        super().__init__(parent)
+        self.design = design
+        self.captured = captured
+        self.settings = TrainSettings()
+        self.dataset = self.train = self.val = None
+        self.dataset_settings: TrainSettings | None = None  # what the loaded dataset was built from
+        self.skipped: list[tuple[str, str]] = []  # files of a folder dataset that could not be read
+        self.training = "idle"
+        self.trainer = None
+        self.worker = None
+        self.history_steps: list[tuple[int, float, float]] = []  # (step, loss, batch accuracy), all runs
+        self.history_epochs: list = []  # EpochResult, all runs
+        self.history_epoch_steps: list[int] = []  # the overall step at which each epoch ended
+        self._step_base = 0  # steps of earlier runs: a new run's steps continue the curves
+        self.evaluation = None
+        self.confusion = None
+        self.optimizer_state: dict | None = None  # the optimiser's buffers after the last run
+        self._dataset_task = None
+        self._eval_task = None
+        self._dataset_captured_revision = -1
+        self._pending_load: tuple | None = None
+
+    # ------------------------------------------------------------------ what blocks a run
+
+    @property
+    def train_block(self) -> Blocked | None:
+        """Why training cannot start now (None when it can)."""
+        d = self.design
+        if not d.report.ok:
+            return Blocked(Block.SPEC, d.report.error)
+        if d.model is None:
+            return Blocked(Block.EMPTY, "the model is empty")
+        out = d.model.output_shape
+        if len(out) != 1:
+            return Blocked(Block.NOT_CLASSES, f"the model ends in {shape_text(out)} maps; end it with flatten and "
+                                              "a linear layer with one unit per class")
+        if self.settings.dataset == "captured":
+            return self.captured.block(d.model.input_shape, out)
+        if self.dataset is not None and self.dataset_is_current():
+            k = len(self.dataset.classes)
+            if out[0] != k:
+                return Blocked(Block.CLASS_COUNT, f"the last layer gives {out[0]} scores but the dataset has "
+                                                  f"{k} classes", k)
+            if tuple(self.dataset.x.shape[1:]) != d.model.input_shape:
+                return Blocked(Block.INPUT_SHAPE, f"the dataset's samples are {shape_text(self.dataset.x.shape[1:])} "
+                                                  f"but the model takes {shape_text(d.model.input_shape)}")
+        return None
+
+    @property
+    def train_block_reason(self) -> str:
+        block = self.train_block
+        return "" if block is None else block.text
+
+    # ------------------------------------------------------------------ settings and dataset
+
+    def set_settings(self, **changes) -> None:
+        new = replace(self.settings, **changes)
+        if new != self.settings:
+            self.settings = new
+            self.settingsChanged.emit()
+
+    def dataset_is_current(self) -> bool:
+        s, d = self.settings, self.dataset_settings
+        if s.dataset == "captured" and self._dataset_captured_revision != self.captured.revision:
+            return False
+        return d is not None and (s.dataset, s.path, s.samples, s.val_fraction, s.seed) == (
+            d.dataset, d.path, d.samples, d.val_fraction, d.seed)
+
+    @property
+    def loading(self) -> bool:
+        return self._dataset_task is not None
+
+    def load_dataset(self, then=None) -> None:
+        """Build the dataset in a worker thread; datasetChanged (or a message) follows."""
+        from .workers import Task
+
+        if self._dataset_task is not None:
+            self.message.emit(Notice("a dataset is already being loaded"))
+            return
+        model = self.design.model
+        shape = model.input_shape if model is not None else (1, 28, 28)
+        settings = self.settings
+        captured = self.captured.snapshot() if settings.dataset == "captured" else None
+        task = Task(load_dataset, settings, shape, captured)
+        # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
+        self._pending_load = (then, self.captured.revision)
+        task.done.connect(self._dataset_loaded)
+        task.failed.connect(self._dataset_failed)
+        self._dataset_task = task
+        self.message.emit(Notice(f"loading {DATASETS.get(settings.dataset, settings.dataset)}..."))
+        self.datasetLoading.emit(True)
+        task.start()
+
+    def _finish_task(self) -> None:
+        task, self._dataset_task = self._dataset_task, None
+        if task is not None:
+            task.wait()
+        self.datasetLoading.emit(False)
+
+    def _dataset_failed(self, text: str) -> None:
+        self._finish_task()
+        self.message.emit(Notice.error(f"cannot load the dataset: {text}"))
+
+    def _dataset_loaded(self, loaded: LoadedDataset) -> None:
+        then, revision = self._pending_load or (None, -1)
+        self._finish_task()
+        self.dataset, self.train, self.val = loaded.dataset, loaded.train, loaded.val
+        self.dataset_settings = loaded.settings
+        self.skipped = list(loaded.skipped)
+        self._dataset_captured_revision = revision if loaded.settings.dataset == "captured" else -1
+        self.datasetChanged.emit()
+        text = (f"{len(self.train):,} training and {len(self.val):,} validation samples, "
+                f"{len(self.dataset.classes)} classes")
+        if self.skipped:
+            path, reason = self.skipped[0]
+            more = f" and {len(self.skipped) - 1} more" if len(self.skipped) > 1 else ""
+            self.message.emit(Notice.error(f"{text}; {len(self.skipped)} files could not be read "
+                                           f"({path}: {reason}{more})"))
+        else:
+            self.message.emit(Notice(text))
+        if then is not None:
+            then()
+
+    # ------------------------------------------------------------------ training
+
+    def start_training(self, paused: bool = False) -> bool:
+        """Start a run (loading the dataset first if needed); False with a message if it cannot."""
+        if self.training != "idle":
+            return False
+        block = self.train_block
+        if block is not None:
+            self.message.emit(Notice.error(f"cannot train: {block.text}"))
+            return False
+        if not self.dataset_is_current():
+            self.load_dataset(then=lambda: self.start_training(paused))
+            return True
+        from .workers import TrainingWorker
+
+        s = self.settings
+        model = self.design.model
+        try:
+            self.trainer = Trainer(model, self.train, self.val, epochs=s.epochs, batch_size=s.batch_size,
+                                   optimizer=s.optimizer, lr=s.lr, weight_decay=s.weight_decay, seed=s.seed)
+        except ValueError as e:
+            self.message.emit(Notice.error(f"cannot train: {e}"))
+            return False
+        if self.optimizer_state is not None:  # continue with the momentum / Adam buffers of the last run
+            try:
+                self.trainer.optimizer.load_state_dict(self.optimizer_state)
+            except ValueError:
+                pass  # another optimiser than last time: its buffers start afresh
+        if paused:
+            self.trainer.pause()
+        self._step_base = self.history_steps[-1][0] if self.history_steps else 0
+        self.worker = TrainingWorker(self.trainer, snapshot=lambda m=model: m.state_dict())
+        self.worker.steps.connect(self._on_steps)
+        self.worker.progress.connect(self.progress)
+        self.worker.snapshot.connect(self._sync_view)
+        self.worker.epoch.connect(self._on_epoch)
+        self.worker.diverged.connect(self._on_trouble)
+        self.worker.failed.connect(self._on_trouble)
+        self.worker.done.connect(self._on_done)
+        self.training = "paused" if paused else "running"
+        self.trainingStateChanged.emit()
+        self.worker.start()
+        return True
+
+    def pause(self) -> None:
+        if self.training == "running":
+            self.trainer.pause()
+            self.training = "paused"
+            self.trainingStateChanged.emit()
+
+    def resume(self) -> None:
+        if self.training == "paused":
+            self.trainer.resume()
+            self.training = "running"
+            self.trainingStateChanged.emit()
+
+    def step(self) -> None:
+        """One batch: from idle a paused run starts and takes one step."""
+        if self.training == "idle":
+            if not self.dataset_is_current():
+                block = self.train_block
+                if block is None:
+                    self.load_dataset(then=self.step)
+                else:
+                    self.message.emit(Notice.error(f"cannot train: {block.text}"))
+                return
+            if self.start_training(paused=True) and self.trainer is not None:
+                self.trainer.step_once()
+        elif self.training == "paused":
+            self.trainer.step_once()
+
+    def stop(self) -> None:
+        if self.trainer is not None and self.training != "idle":
+            self.trainer.stop()
+
+    def _on_trouble(self, text: str) -> None:
+        self.message.emit(Notice.error(text))
+
+    def _on_steps(self, rows) -> None:
+        base = self._step_base
+        self.history_steps.extend((base + step, loss, acc) for step, loss, acc in rows)
+
+    def _on_epoch(self, e) -> None:
+        self.history_epochs.append(e)
+        self.history_epoch_steps.append(self.history_steps[-1][0] if self.history_steps else 0)
+        self.epochDone.emit(e)
+
+    def _on_done(self, stopped: bool) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+        if self.trainer is not None:
+            self.optimizer_state = self.trainer.optimizer.state_dict()
+        self.worker = None
+        self.trainer = None
+        self.training = "idle"
+        self._sync_view()
+        self.trainingStateChanged.emit()
+        self.evaluate()
+
+    def _sync_view(self, state: dict | None = None) -> None:
+        if self.design.view_model is None:
+            return
+        self.design.sync_view(state)
+        self.weightsChanged.emit()
+
+    def reset_weights(self, seed: int | None = None) -> None:
+        if self.design.model is None or self.training != "idle":
+            return
+        self.design.reset_weights(self.settings.seed if seed is None else seed)
+        self.optimizer_state = None
+        self.history_steps, self.history_epochs, self.history_epoch_steps = [], [], []
+        self.evaluation = self.confusion = None
+        self.weightsChanged.emit()
+        self.evaluationChanged.emit()
+        self.message.emit(Notice("weights reset to fresh random values"))
+
+    def models_rebuilt(self) -> None:
+        """A spec edit or a restore: an evaluation or optimiser state of the old model is gone."""
+        self.evaluation = self.confusion = None
+        self.optimizer_state = None
+
+    def restore(self, settings: TrainSettings, steps, epochs, epoch_steps, optimizer_state) -> None:
+        self.settings = settings
+        self.history_steps = [tuple(r) for r in steps]
+        self.history_epochs = list(epochs)
+        self.history_epoch_steps = list(epoch_steps)
+        self.optimizer_state = optimizer_state
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self) -> None:
+        """Confusion matrix, per-class accuracy and misclassified samples on the validation set,
+        computed in a thread on a copy of the model; evaluationChanged follows."""
+        from .workers import Task
+
+        vm = self.design.view_model
+        if vm is None or self.val is None or len(self.val) == 0 or self.train_block is not None:
+            return
+        if self._eval_task is not None:
+            self._eval_task.wait()
+        task = Task(_evaluate_copy, vm.copy(), self.val)
+        task.done.connect(self._evaluated)
+        task.failed.connect(self._evaluation_failed)
+        self._eval_task = task
+        task.start()
+
+    def _evaluated(self, result) -> None:
+        self._finish_eval()
+        self.evaluation, self.confusion = result
+        self.evaluationChanged.emit()
+
+    def _evaluation_failed(self, text: str) -> None:
+        self._finish_eval()
+        self.message.emit(Notice.error(f"cannot evaluate the model: {text}"))
+
+    def _finish_eval(self) -> None:
+        task, self._eval_task = self._eval_task, None
+        if task is not None:
+            task.wait()
+
+    def per_class_accuracy(self) -> np.ndarray | None:
+        if self.confusion is None:
+            return None
+        totals = self.confusion.sum(axis=1)
+        return np.where(totals > 0, np.diag(self.confusion) / np.maximum(totals, 1), np.nan)
+
+    def misclassified(self, limit: int = 64) -> np.ndarray:
+        if self.evaluation is None or self.val is None:
+            return np.zeros(0, int)
+        return np.flatnonzero(self.evaluation.predictions != self.val.y)[:limit]
+
+    def shutdown(self) -> None:
+        for task in (self._dataset_task, self._eval_task):
+            if task is not None:
+                task.wait()
+        if self.trainer is not None:
+            self.trainer.stop()
+            self.trainer.resume()
+        if self.worker is not None:
+            self.worker.wait()

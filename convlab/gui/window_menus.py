@@ -1,0 +1,234 @@
+"""The main window's actions, menus and toolbar (a mixin of MainWindow, kept apart so the window's
+own module is its wiring). Every action has a tooltip and a status tip; shortcuts are listed by
+Help > Keyboard Shortcuts from the actions themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from convlab import __version__
+from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
+from convlab.core.presets import LAYER_KINDS, model_presets
+from convlab.core.samples import SAMPLES
+
+MAX_RECENT = 8
+
+
+class WindowMenus:
+    """Builds ``act_*`` actions, the menu bar and the toolbar of a MainWindow."""
+
+    def _action(self, text, slot, shortcut=None, tip="", checkable=False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip or text)
+        a.setStatusTip(tip or text)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        st, net, fp = self.state, self.net, self.filters_panel
+        self.act_open = self._action("&Open...", self.open_dialog, QKeySequence.Open,
+                                     "Open an image or a saved .convlab session")
+        self.act_paste = self._action("&Paste Image", self.paste_image, "Ctrl+Shift+V",
+                                      "Use the image on the clipboard")
+        self.act_save_output = self._action("&Export Output Map...", self.save_output, "Ctrl+E",
+                                            "Save the selected output map as a PNG, as it is shown")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Close ConvLab")
+        self.act_undo = st.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.Undo)
+        self.act_redo = st.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
+        self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+Shift+N", "Add a filter to the bank")
+        self.act_dup = self._action("&Duplicate Filter", st.duplicate_filter, "Ctrl+D", "Copy the selected filter")
+        self.act_remove = self._action("&Remove Filter", st.remove_filter, "Ctrl+Delete", "Remove the selected filter")
+        self.act_norm = self._action("&Normalise Filter", fp.normalize, "Ctrl+L",
+                                     "Divide the selected filter by its sum")
+        self.act_zero = self._action("&Zero Filter", fp.zero, None, "Set every weight of the selected filter to 0")
+        self.act_rand = self._action("Ra&ndomise Filter", fp.randomize, "Ctrl+R",
+                                     "Random weights for the selected filter")
+        self.act_next = self._action("Next Filter", lambda: st.select(st.selected + 1), "Ctrl+]",
+                                     "Select the next filter")
+        self.act_prev = self._action("Previous Filter", lambda: st.select(st.selected - 1), "Ctrl+[",
+                                     "Select the previous filter")
+        self.act_gray = self._action("&Gray", lambda: st.set_color("gray"), "Ctrl+G", "Filters see one gray channel",
+                                     True)
+        self.act_rgb = self._action("&RGB", lambda: st.set_color("rgb"), "Ctrl+Shift+G",
+                                    "Filters see three colour channels", True)
+        self.display_actions = {}
+        for i, m in enumerate(DISPLAY_MODES):
+            self.display_actions[m] = self._action(DISPLAY_LABELS[m], lambda _=False, m=m: st.set_display_mode(m),
+                                                   f"Ctrl+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
+        self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None,
+                                             "Put every panel back in its place")
+        self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
+                                       "The preset networks with their shapes, parameters and receptive fields")
+        self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
+        self.act_edit_json = self._action("Edit Spec as &JSON...", self._edit_json, "Ctrl+J",
+                                          "Edit the model spec as JSON text")
+        self.act_show_network = self._action("Show &Inside the Network", self.show_network, "Ctrl+I",
+                                             "Feature maps, weights and receptive fields of the model")
+        self.act_learn = self._action("&Learn a Filter", lambda: self.center.setCurrentIndex(2), "Ctrl+Shift+L",
+                                      "Pick a target and watch a kernel learn to make it")
+        self.act_train = self._action("&Start Training", self._start_training, "Ctrl+T",
+                                      "Train the model in the Layers panel on the chosen dataset")
+        self.act_pause = self._action("&Pause / Resume", self._toggle_pause, "Ctrl+P", "Pause or resume training")
+        self.act_step = self._action("Single S&tep", net.step, "Ctrl+Shift+T", "Train on one batch, then pause")
+        self.act_stop = self._action("St&op", net.stop, "Ctrl+.", "Stop training and keep the weights learned so far")
+        self.act_reset_weights = self._action("&Reset Weights", lambda: net.reset_weights(), None,
+                                              "Start again from fresh random weights")
+        self.act_load_data = self._action("&Load Dataset", lambda: net.load_dataset(), None,
+                                          "Build or read the dataset chosen in the Training panel")
+        self.act_keys = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "List the keyboard shortcuts")
+        self.act_snapshot = self._action("Save &Snapshot...", self.live_panel.snapshot_dialog, "Ctrl+Shift+P",
+                                         "Save the current live frame as a PNG file")
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.file_menu = f
+        f.addAction(self.act_open)
+        self.samples_menu = f.addMenu("&Samples")
+        for key, s in SAMPLES.items():
+            a = self.samples_menu.addAction(s.name)
+            a.setToolTip(s.description)
+            a.setStatusTip(s.description)
+            a.triggered.connect(lambda _=False, k=key: self.open_sample(k))
+        self.recent_menu = f.addMenu("Open &Recent")
+        f.addAction(self.act_paste)
+        f.addSeparator()
+        f.addAction(self.act_save_output)
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        for a in (self.act_undo, self.act_redo, None, self.act_add, self.act_dup, self.act_remove, None,
+                  self.act_norm, self.act_zero, self.act_rand, None, self.act_prev, self.act_next):
+            e.addSeparator() if a is None else e.addAction(a)
+        v = mb.addMenu("&View")
+        v.addAction(self.act_gray)
+        v.addAction(self.act_rgb)
+        v.addSeparator()
+        for a in self.display_actions.values():
+            v.addAction(a)
+        v.addSeparator()
+        v.addAction(self.live_panel.freeze_action)
+        v.addAction(self.act_snapshot)
+        v.addSeparator()
+        for dock in self._docks():
+            v.addAction(dock.toggleViewAction())
+        v.addAction(self.act_reset_layout)
+        m = mb.addMenu("&Model")
+        presets = m.addMenu("Load &Preset")
+        for key, p in model_presets().items():
+            a = presets.addAction(p.name)
+            a.setStatusTip(p.description)
+            a.setToolTip(p.description)
+            a.triggered.connect(lambda _=False, k=key: self._load_model_preset(k))
+        add = m.addMenu("&Add Layer")
+        for kind, (label, _) in LAYER_KINDS.items():
+            a = add.addAction(label)
+            a.setStatusTip(f"Add a {label.lower()} layer after the selected one")
+            a.triggered.connect(lambda _=False, k=kind: self._add_layer(k))
+        m.addAction(self.act_edit_json)
+        m.addSeparator()
+        m.addAction(self.act_models)
+        m.addAction(self.act_show_network)
+        m.addAction(self.act_learn)
+        t = mb.addMenu("&Train")
+        for a in (self.act_train, self.act_pause, self.act_step, self.act_stop, None, self.act_reset_weights,
+                  self.act_load_data):
+            t.addSeparator() if a is None else t.addAction(a)
+        h = mb.addMenu("&Help")
+        h.addAction(self.act_keys)
+        h.addAction(self.act_about)
+        self._update_recent_menu()
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar-main")
+        self.toolbar = tb
+        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
+                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+            tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _build_file_actions(self) -> None:
+        """New / Save / Save As / Revert / Autosave, which need the session controller."""
+        sc = self.session
+        self.act_new = self._action("&New Lab", sc.new, QKeySequence.New, "Start a fresh lab (asks to save changes)")
+        self.act_save = self._action("&Save", sc.save, QKeySequence.Save, "Save the whole lab as a .convlab session")
+        self.act_save_as = self._action("Save &As...", sc.save_as, QKeySequence.SaveAs, "Save the lab under a new name")
+        self.act_revert = self._action("Re&vert", sc.revert, None, "Go back to the last saved version of this session")
+        self.act_autosave = self._action("Autosave &Interval...", sc.choose_autosave_interval, None,
+                                         "How often an unsaved lab is copied to a safe place")
+        f = self.file_menu
+        f.insertAction(f.actions()[0], self.act_new)
+        recent = self.recent_menu.menuAction()
+        for a in (self.act_save, self.act_save_as, self.act_revert):
+            f.insertAction(recent, a)
+        f.insertSeparator(recent)
+        f.insertAction(self.act_quit, self.act_autosave)
+        f.insertSeparator(self.act_quit)
+        self.toolbar.insertAction(self.act_open, self.act_new)
+        self.toolbar.insertAction(self.act_paste, self.act_save)
+        self._update_title()
+
+    # ------------------------------------------------------------------ recent files
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent/files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def add_recent(self, path: str) -> None:
+        files = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent/files", [path] + files[: MAX_RECENT - 1])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for i, path in enumerate(files):
+            a = self.recent_menu.addAction(f"&{i + 1} {Path(path).name}")
+            a.setToolTip(path)
+            a.setStatusTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("recent/files", [])
+        self._update_recent_menu()
+
+    # ------------------------------------------------------------------ help
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for a in self.findChildren(QAction):
+            if a.shortcut().toString():
+                rows.append(f"<tr><td><b>{a.shortcut().toString(QKeySequence.NativeText)}</b></td>"
+                            f"<td>{a.text().replace('&', '')}</td></tr>")
+        box = QMessageBox(QMessageBox.Information, "Keyboard shortcuts",
+                          "<table>" + "".join(sorted(set(rows))) + "</table>", QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    def about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About ConvLab")
+        box.setIconPixmap(self.windowIcon().pixmap(64, 64))
+        box.setText(
+            f"<h3>ConvLab {__version__}</h3><p>A desktop lab for learning convolutional networks: filters, stride, "
+            "padding, dilation, pooling, 1x1 convolutions, receptive fields and LeNet, all computed by a small "
+            "NumPy engine checked against numerical gradients.</p><p>Built with Qt (PySide6), pyqtgraph, NumPy and "
+            "OpenCV. Sample photos: see resources/README.md for their sources and licences.</p>"
+        )
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
