@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from contextlib import nullcontext
+from functools import partial
 
 import numpy as np
 
@@ -252,32 +253,36 @@ def median_call_ms(fn, calls: int) -> float:
     return statistics.median(times) * 1e3
 
 
+def torch_forward(spec, x: np.ndarray):
+    import torch
+
+    model = torch_model(spec).eval()
+    tx = torch.from_numpy(x)
+
+    def forward():
+        with torch.no_grad():
+            model(tx)
+
+    return forward
+
+
 def latency_table(args) -> None:
     torch_there = have_torch() and not args.no_torch
     print(f"\nSingle-image forward latency, median of {args.calls} calls (ms):")
     head = f"  {'model':15s} {'fast path':>10} {'reference':>10}"
     if torch_there:
-        import torch
-
         head += f" {'PyTorch':>10}"
     print(head)
     for key in LATENCY_PRESETS:
         spec = model_preset(key)
         model = Sequential.from_spec(spec, seed=0)
         x = np.random.default_rng(0).random((1, *spec["input"]), dtype=np.float32)
-        ours = median_call_ms(lambda: model.forward(x), args.calls)
+        ours = median_call_ms(partial(model.forward, x), args.calls)
         with reference_path(True):
-            plain = median_call_ms(lambda: model.forward(x), args.calls)
+            plain = median_call_ms(partial(model.forward, x), args.calls)
         row = f"  {key:15s} {ours:>10.3f} {plain:>10.3f}"
         if torch_there:
-            tm = torch_model(spec).eval()
-            tx = torch.from_numpy(x)
-
-            def forward_torch():
-                with torch.no_grad():
-                    tm(tx)
-
-            row += f" {median_call_ms(forward_torch, args.calls):>10.3f}"
+            row += f" {median_call_ms(torch_forward(spec, x), args.calls):>10.3f}"
         print(row, flush=True)
 
 

@@ -314,7 +314,7 @@ class MaxPool2d(_Pool2d):
         out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
-    def forward_after_relu(self, relu: "ReLU", x, training: bool = False):
+    def forward_after_relu(self, relu: ReLU, x, training: bool = False):
         """ReLU then this pooling in one pass: (the ReLU's output, the pooled output), or None when
         the fast path is off. The ReLU layer is left as if it had run; this layer's backward then
         returns the gradient with respect to the ReLU's input (the ReLU's mask applied)."""

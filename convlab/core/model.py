@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers import LAYER_TYPES, Layer, SpecError
+from .layers import LAYER_TYPES, Layer, MaxPool2d, ReLU, SpecError
 from .receptive_field import RFRecord, receptive_fields
 
 _RELU_LIKE = ("relu", "leaky_relu")
@@ -282,7 +282,9 @@ class Sequential:
             layer = layers[i]
             fused = None
             if layer.type == "relu" and i + 1 < len(layers) and layers[i + 1].type == "maxpool2d":
-                fused = layers[i + 1].forward_after_relu(layer, x, training)  # None on the reference path
+                pool = layers[i + 1]
+                assert isinstance(pool, MaxPool2d) and isinstance(layer, ReLU)
+                fused = pool.forward_after_relu(layer, x, training)  # None on the reference path
             if fused is not None:
                 self.activations += fused
                 x = fused[1]

@@ -260,7 +260,7 @@ def test_relu_fused_with_maxpool_matches_reference(engine_setup, need_input_grad
     x = np.random.default_rng(13).normal(size=(3, 2, 9, 10))
     (acts_f, dx_f, g_f), (acts_r, dx_r, g_r) = _model_both_ways(FUSED_SPEC, x, need_input_grad)
     assert len(acts_f) == len(acts_r) == len(FUSED_SPEC["layers"]) + 1
-    for a, b in zip(acts_f, acts_r):  # the ReLU layers keep their own outputs
+    for a, b in zip(acts_f, acts_r, strict=True):  # the ReLU layers keep their own outputs
         close(a, b)
     if need_input_grad:
         close(dx_f, dx_r)
@@ -275,7 +275,7 @@ def test_relu_fused_ties_and_non_positive_windows():
     spec = {"input": [1, 4, 4], "layers": [{"type": "relu"}, {"type": "maxpool2d", "kernel": 2}]}
     x = np.array([[[[1.0, 1.0, -1.0, -2.0], [0.5, 1.0, -3.0, -1.0], [0.0, 0.0, 2.0, 0.0], [0.0, -1.0, 0.0, 2.0]]]])
     (acts_f, dx_f, _), (acts_r, dx_r, _) = _model_both_ways(spec, x)
-    for a, b in zip(acts_f, acts_r):
+    for a, b in zip(acts_f, acts_r, strict=True):
         close(a, b)
     close(dx_f, dx_r)
     assert dx_f[0, 0, 0, 0] != 0 and dx_f[0, 0, 0, 1] == 0  # the first of the two 1.0s
@@ -285,7 +285,7 @@ def test_relu_not_fused_across_a_cut():
     """forward(upto=) / backward(start=) between the ReLU and the pooling still agree."""
     x = np.random.default_rng(14).normal(size=(2, 2, 9, 10))
     (acts_f, dx_f, g_f), (acts_r, dx_r, g_r) = _model_both_ways(FUSED_SPEC, x, upto=2, start=2)
-    for a, b in zip(acts_f, acts_r):
+    for a, b in zip(acts_f, acts_r, strict=True):
         close(a, b)
     close(dx_f, dx_r)
 

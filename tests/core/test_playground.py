@@ -334,7 +334,7 @@ def test_bank_scratch_planes_kept_between_calls_leave_no_trace():
     first = [apply_bank(x, b, settings).maps.copy() for b in banks]
     assert playground._scratch.planes  # planes were kept
     for _ in range(2):
-        for b, want in zip(banks, first):
+        for b, want in zip(banks, first, strict=True):
             np.testing.assert_array_equal(apply_bank(x, b, settings).maps, want)
     ref, _ = F.conv2d_forward(x[None].astype(np.float64), banks[1].weights.astype(np.float64),
                               banks[1].biases.astype(np.float64), 1, 1)

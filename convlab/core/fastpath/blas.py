@@ -96,7 +96,7 @@ _GEMM_NAMES = {
     "s": ("scipy_cblas_sgemm64_", "cblas_sgemm64_", "cblas_sgemm"),
     "d": ("scipy_cblas_dgemm64_", "cblas_dgemm64_", "cblas_dgemm"),
 }
-_gemm: dict | None = None
+_gemm: dict[str, int] | None = None
 
 
 def gemm_addresses() -> dict[str, int] | None:
@@ -110,12 +110,13 @@ def gemm_addresses() -> dict[str, int] | None:
                     lib = ctypes.CDLL(path)
                 except OSError:
                     continue
-                found = {}
+                found: dict[str, int] = {}
                 for kind, names in _GEMM_NAMES.items():
                     for name in names:
                         fn = getattr(lib, name, None)
-                        if fn is not None:
-                            found[kind] = ctypes.cast(fn, ctypes.c_void_p).value
+                        address = None if fn is None else ctypes.cast(fn, ctypes.c_void_p).value
+                        if address:
+                            found[kind] = address
                             break
                 if len(found) == 2:
                     _gemm = found

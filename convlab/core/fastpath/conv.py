@@ -87,14 +87,14 @@ class ConvPlan:
             most = max([most] + [(b[1] - b[0]) * (b[3] - b[2]) * g.wo for b in blocks])
             self.shares.append((s0, s1, np.array(blocks, np.int64).reshape(-1, 4)))
         self._scratch = [np.empty(g.rows * most, self.dtype) for _ in range(self.parts)]
-        self._dcols = [None] * self.parts
-        self._kept = None  # the whole batch's columns, when kept between forward and backward
+        self._dcols: list[np.ndarray | None] = [None] * self.parts
+        self._kept: np.ndarray | None = None  # the whole batch's columns, kept from forward to backward
         self.keep_bytes = g.rows * n * g.ho * g.wo * self.dtype.itemsize
         explicit = not g.zeros
         self.explicit = explicit
         hp, wp = (g.h + 2 * g.ph, g.w + 2 * g.pw) if explicit else (g.h, g.w)
         self._padded = np.empty((g.c, n, hp, wp), self.dtype) if explicit else None
-        self._dpadded = None
+        self._dpadded: np.ndarray | None = None
         self.rmap = F._pad_index(g.h, g.ph, g.mode) if explicit else np.zeros(1, np.int64)
         self.cmap = F._pad_index(g.w, g.pw, g.mode) if explicit else np.zeros(1, np.int64)
         self.pads = (0, 0) if explicit else (g.ph, g.pw)
@@ -139,7 +139,7 @@ class ConvPlan:
         dbs = [np.zeros(g.k, np.float64) for _ in range(self.parts)]
         dx = np.empty((g.c, self.n, g.h, g.w), self.dtype) if need_input_grad else None
         if need_input_grad and self.explicit and self._dpadded is None:
-            self._dpadded = np.empty(self._padded.shape, self.dtype)
+            self._dpadded = np.empty(src.shape, self.dtype)
         dsrc = self._dpadded if (need_input_grad and self.explicit) else src
         geo = self._loop_geometry()
 

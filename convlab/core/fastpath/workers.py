@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -95,7 +96,7 @@ class _Signal:
 class _Helper:
     def __init__(self, index: int):
         self.index = index
-        self.job = None
+        self.job: Callable[[int], None] | None = None
         self.error: BaseException | None = None
         self.posted = _Signal()
         self.finished = _Signal()
@@ -116,6 +117,7 @@ class _Helper:
             self.posted.wait_past(done)
             done += 1
             try:
+                assert self.job is not None
                 self.job(self.index)
             except BaseException as e:  # noqa: BLE001 - handed to the caller
                 self.error = e
