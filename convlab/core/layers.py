@@ -232,7 +232,7 @@ class Conv2d(Layer):
         weight, bias = self.params["weight"], self.params.get("bias")
         if engine.active(training, self.macs * x.shape[0]):
             plan = self._plans.get((x.shape, x.dtype), lambda: self._make_plan(x))
-            out, state = plan.forward(x, weight, bias, keep=training)
+            out, state = plan.forward(x, weight, bias)
             self._cache = (plan, state)
             return out
         out, self._cache = F.conv2d_forward(

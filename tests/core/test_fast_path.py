@@ -2,7 +2,7 @@
 
 Every layer option is run both ways in float64 and must agree to 1e-10: forward outputs, input
 gradients and parameter gradients; with the batch in one block and in many (rows of one sample
-per block), on one thread and split over two, with and without the columns kept for backward.
+per block), on one thread and split over two, in training and inference.
 """
 
 import itertools
@@ -140,7 +140,7 @@ def test_conv2d_fast_matches_reference_shapes(engine_setup, in_hw, kernel, strid
 
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("need_input_grad", [True, False])
-def test_conv2d_fast_with_and_without_kept_columns(engine_setup, training, need_input_grad):
+def test_conv2d_fast_training_and_inference(engine_setup, training, need_input_grad):
     entry = {"type": "conv2d", "filters": 4, "kernel": [3, 2], "stride": [1, 2], "padding": [1, 2],
              "padding_mode": "replicate"}
     lay = layer(entry, (2, 8, 9))
