@@ -520,18 +520,32 @@ class Linear(Layer):
 
     def forward(self, x, training=False, rng=None):
         self._cache = x
-        w = self.params["weight"]
+        w, bias = self.params["weight"], self.params.get("bias")
+        macs = self.macs * x.shape[0]
+        if engine.parts_for(x.shape[0], macs) > 1 and engine.active(training, macs):
+            from .fastpath import linear
+
+            return linear.forward(x, w, bias)
         # for a few samples, BLAS is ~1.7x quicker at W @ x.T than at x @ W.T (measured, OpenBLAS)
         out = np.ascontiguousarray((w @ x.T).T) if x.shape[0] <= 32 else x @ w.T
-        if self.use_bias:
-            out += self.params["bias"]
+        if bias is not None:
+            out += bias
         return out
 
     def backward(self, dout, need_input_grad=True):
-        self.grads["weight"] = dout.T @ self._cache
+        x, w = self._cache, self.params["weight"]
+        macs = 2 * self.macs * x.shape[0]
+        if engine.parts_for(x.shape[0], macs) > 1 and engine.active(False, macs):
+            from .fastpath import linear
+
+            dx, self.grads["weight"], db = linear.backward(dout, x, w, need_input_grad)
+        else:
+            self.grads["weight"] = dout.T @ x
+            db = dout.sum(axis=0)
+            dx = dout @ w if need_input_grad else None
         if self.use_bias:
-            self.grads["bias"] = dout.sum(axis=0)
-        return dout @ self.params["weight"] if need_input_grad else None
+            self.grads["bias"] = db
+        return dx
 
 
 def _init(rng, shape, fan_in, fan_out, kind):

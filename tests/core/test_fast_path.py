@@ -304,6 +304,14 @@ def test_the_many_blocks_setup_really_splits(engine_setup):
     lay.forward(np.zeros((4, 2, 6, 7)), True)
     plan = lay._cache[0]
     if engine_setup.startswith("many"):
-        assert plan.parts == 2 and all(len(blocks) == 2 * 6 for _, _, blocks in plan.shares)
+        assert plan.parts == 2 and len(plan.units) == 4 and len(plan.blocks) == 4 * 6
     else:
-        assert plan.parts == 1 and len(plan.shares[0][2]) == 1
+        assert plan.parts == 1 and len(plan.blocks) == 1
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("need_input_grad", [True, False])
+def test_linear_split_over_threads_matches_reference(engine_setup, bias, need_input_grad):
+    lay = layer({"type": "linear", "units": 7, "bias": bias}, (13,))
+    x = np.random.default_rng(15).normal(size=(9, 13))
+    check_same(*both_ways(lay, x, need_input_grad=need_input_grad))

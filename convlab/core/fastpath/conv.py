@@ -2,8 +2,8 @@
 into columns ``(C*Fh*Fw, rows*Wo)``, one GEMM per block, activations channel-major.
 
 A layer's ``ConvPlan`` holds, for one batch size and dtype, the blocks (whole samples, or rows of
-one sample for large images), which thread takes which samples, and the scratch buffers, made
-once and reused by every call. Blocks are sized so that a block's columns stay in the core's L2
+one sample for large images), grouped in units the threads take one at a time, and the scratch
+buffers, made once and reused by every call. Blocks are sized so that a block's columns stay in the core's L2
 cache between their gathering and their GEMM (``BLOCK_BYTES``): one GEMM over the whole batch's
 columns measured slower (it streams them through memory twice) and needs memory in proportion to
 the batch (the columns of LeNet-5's second layer at 112x112, batch 256, are 415 MB). The
@@ -60,7 +60,7 @@ def channel_major(x: np.ndarray) -> np.ndarray:
 
 
 class ConvPlan:
-    """Blocks, thread shares and scratch buffers for one conv layer at one batch size and dtype."""
+    """Blocks, units and scratch buffers for one conv layer at one batch size and dtype."""
 
     def __init__(self, geo: ConvGeometry, n: int, dtype):
         self.geo, self.n, self.dtype = geo, n, np.dtype(dtype)
@@ -68,23 +68,21 @@ class ConvPlan:
         row_bytes = g.rows * g.wo * self.dtype.itemsize
         rows_per_block = max(1, BLOCK_BYTES // row_bytes)
         self.parts = engine.parts_for(n, g.k * g.rows * g.ho * g.wo * n)
-        bounds = [n * t // self.parts for t in range(self.parts + 1)]
-        self.shares = []  # per part: (first sample, last sample + 1, blocks as an (B, 4) array)
-        most = 1
-        for t in range(self.parts):
-            s0, s1 = bounds[t], bounds[t + 1]
-            blocks = []
-            if rows_per_block >= g.ho:
-                per = rows_per_block // g.ho
-                blocks = [(n0, min(s1, n0 + per), 0, g.ho) for n0 in range(s0, s1, per)]
-            else:
-                blocks = [
-                    (n0, n0 + 1, y0, min(g.ho, y0 + rows_per_block))
-                    for n0 in range(s0, s1)
-                    for y0 in range(0, g.ho, rows_per_block)
-                ]
-            most = max([most] + [(b[1] - b[0]) * (b[3] - b[2]) * g.wo for b in blocks])
-            self.shares.append((s0, s1, np.array(blocks, np.int64).reshape(-1, 4)))
+        blocks: list[tuple[int, int, int, int]] = []
+        units: list[tuple[int, int]] = []  # (first block, last block + 1), never sharing a sample
+        if rows_per_block >= g.ho:
+            per = rows_per_block // g.ho
+            for n0 in range(0, n, per):
+                units.append((len(blocks), len(blocks) + 1))
+                blocks.append((n0, min(n, n0 + per), 0, g.ho))
+        else:
+            for n0 in range(n):
+                first = len(blocks)
+                blocks += [(n0, n0 + 1, y0, min(g.ho, y0 + rows_per_block)) for y0 in range(0, g.ho, rows_per_block)]
+                units.append((first, len(blocks)))
+        self.blocks = np.array(blocks, np.int64).reshape(-1, 4)
+        self.units = np.array(units, np.int64).reshape(-1, 2)
+        most = max((b[1] - b[0]) * (b[3] - b[2]) * g.wo for b in blocks)
         self._scratch = [np.empty(g.rows * most, self.dtype) for _ in range(self.parts)]
         self._dcols: list[np.ndarray | None] = [None] * self.parts
         explicit = not g.zeros
@@ -111,10 +109,11 @@ class ConvPlan:
         b = bias if bias is not None else w2[0]
         geo = self._loop_geometry()
 
+        counter = np.zeros(1, np.int64)
+
         def part(t):
-            s0, s1, blocks = self.shares[t]
-            loops.forward_part(xc, src, self.explicit, self.rmap, self.cmap, s0, s1, w2, b, bias is not None,
-                               out2, self._scratch[t], blocks, *geo)
+            loops.forward_part(xc, src, self.explicit, self.rmap, self.cmap, w2, b, bias is not None, out2,
+                               self._scratch[t], self.blocks, self.units, counter, *geo)
 
         engine.workers.run(part, self.parts)
         return out.transpose(1, 0, 2, 3), src
@@ -132,13 +131,15 @@ class ConvPlan:
         dsrc = self._dpadded if (need_input_grad and self.explicit) else src
         geo = self._loop_geometry()
 
+        counter = np.zeros(1, np.int64)
+
         def part(t):
-            s0, s1, blocks = self.shares[t]
             if need_input_grad and self._dcols[t] is None:
                 self._dcols[t] = np.empty_like(self._scratch[t])
             dcols = self._dcols[t] if need_input_grad else self._scratch[t]
-            loops.backward_part(src, self.explicit, self.rmap, self.cmap, s0, s1, d2, w2, self._scratch[t], dcols,
-                                dws[t], dbs[t], need_input_grad, src if dx is None else dx, dsrc, blocks, *geo)
+            loops.backward_part(src, self.explicit, self.rmap, self.cmap, d2, w2, self._scratch[t], dcols, dws[t],
+                                dbs[t], need_input_grad, src if dx is None else dx, dsrc, self.blocks, self.units,
+                                counter, *geo)
 
         engine.workers.run(part, self.parts)
         dw_t, db = dws[0], dbs[0]
