@@ -64,10 +64,15 @@ def _as_nchw(planes: np.ndarray, n: int, c: int, channel_major: bool) -> np.ndar
     return planes.reshape(n, c, h, w)
 
 
+CHUNKS_PER_THREAD = 8  # planes are handed out in this many chunks per thread
+
+
 def _split(planes: int, n: int, work: int, fn) -> None:
+    """Run fn(counter, chunk) on the engine's threads, which share the planes through the counter."""
     parts = engine.parts_for(n, work)
-    bounds = [planes * t // parts for t in range(parts + 1)]
-    engine.workers.run(lambda t: fn(bounds[t], bounds[t + 1]), parts)
+    chunk = max(1, -(-planes // (parts * CHUNKS_PER_THREAD))) if parts > 1 else planes
+    counter = np.zeros(1, np.int64)
+    engine.workers.run(lambda t: fn(counter, chunk), parts)
 
 
 def maxpool_forward(x: np.ndarray, geo: PoolGeometry, relu: bool = False):
@@ -81,8 +86,8 @@ def maxpool_forward(x: np.ndarray, geo: PoolGeometry, relu: bool = False):
     relu_out = np.empty_like(planes) if relu else out  # (unused without relu)
     zero = x.dtype.type(0)
 
-    def part(p0, p1):
-        loops.maxpool_forward(planes, out, idx, relu_out, relu, p0, p1, *geo.args(), no_route, zero)
+    def part(counter, chunk):
+        loops.maxpool_forward(planes, out, idx, relu_out, relu, counter, chunk, *geo.args(), no_route, zero)
 
     _split(p, n, planes.size * 2, part)
     cache = PoolCache(x.shape, cm, geo, idx, no_route)
@@ -95,8 +100,8 @@ def maxpool_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
     d = _in_layout(dout, cache.channel_major)
     dx = np.empty((n * c, h, w), dout.dtype)
 
-    def part(p0, p1):
-        loops.maxpool_backward(d, cache.idx, dx, p0, p1, *cache.geo.args(), cache.no_route)
+    def part(counter, chunk):
+        loops.maxpool_backward(d, cache.idx, dx, counter, chunk, *cache.geo.args(), cache.no_route)
 
     _split(dx.shape[0], n, dx.size * 2, part)
     return _as_nchw(dx, n, c, cache.channel_major)
@@ -108,8 +113,8 @@ def avgpool_forward(x: np.ndarray, geo: PoolGeometry):
     out = np.empty((planes.shape[0], geo.ho, geo.wo), x.dtype)
     zero = x.dtype.type(0)
 
-    def part(p0, p1):
-        loops.avgpool_forward(planes, out, p0, p1, *geo.args(), zero)
+    def part(counter, chunk):
+        loops.avgpool_forward(planes, out, counter, chunk, *geo.args(), zero)
 
     _split(planes.shape[0], n, planes.size * 2, part)
     return _as_nchw(out, n, c, cm), PoolCache(x.shape, cm, geo)
@@ -120,8 +125,8 @@ def avgpool_backward(dout: np.ndarray, cache: PoolCache) -> np.ndarray:
     d = _in_layout(dout, cache.channel_major)
     dx = np.empty((n * c, h, w), dout.dtype)
 
-    def part(p0, p1):
-        loops.avgpool_backward(d, dx, p0, p1, *cache.geo.args())
+    def part(counter, chunk):
+        loops.avgpool_backward(d, dx, counter, chunk, *cache.geo.args())
 
     _split(dx.shape[0], n, dx.size * 2, part)
     return _as_nchw(dx, n, c, cache.channel_major)

@@ -12,15 +12,19 @@ relu(max(window)) == max(relu(window)), and its gradient reaches the first maxim
 when that maximum is positive, which is where the unfused ReLU -> max pool sends it too (when the
 maximum is not positive every relu(x) in the window is 0 and the ReLU's mask stops the gradient).
 
-Each output row is done in two parts: the columns whose windows lie wholly inside the plane, tap
-by tap across the whole row (loops the compiler turns into vector code), and the few columns at
-the edges, window by window. ``zero`` is 0 in the maps' dtype (so float32 stays float32).
+Threads share the planes through ``counter``: each takes the next ``chunk`` planes until none is
+left (a thread the system runs late does fewer). Each output row is done in two parts: the
+columns whose windows lie wholly inside the plane, without bounds checks (2x2 windows by four loads
+and three selects), and the few columns at the edges, clipped window by window. ``zero`` is 0 in
+the maps' dtype (so float32 stays float32).
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from .atomics import fetch_add
 
 _U = np.uint64
 
@@ -96,8 +100,8 @@ def _max2x2(xf, of, jf, row, o, count, step, uw, relu, no_route, zero):
 
 
 @numba.njit(nogil=True, cache=True)
-def maxpool_forward(x, out, idx, relu_out, relu, p0, p1, fh, fw, sh, sw, ph, pw, no_route, zero):
-    """Planes p0..p1-1: out = max over each window (relu of it with ``relu``), idx = the winner.
+def maxpool_forward(x, out, idx, relu_out, relu, counter, chunk, fh, fw, sh, sw, ph, pw, no_route, zero):
+    """out = max over each window (relu of it with ``relu``), idx = the winner, for the planes taken.
 
     With ``relu`` all of relu(x) goes to relu_out too (the ReLU layer's output), plane by plane
     while the plane is in cache. Windows wholly inside the plane take a loop without bounds
@@ -112,41 +116,46 @@ def maxpool_forward(x, out, idx, relu_out, relu, p0, p1, fh, fw, sh, sw, ph, pw,
     jf = idx.reshape(-1)
     two = fh == 2 and fw == 2
     uw, usw = _U(w), _U(sw)
-    for p in range(p0, p1):
-        if relu:
-            relu_planes(x, relu_out, p, p + 1, zero)
-        for a in range(ho):
-            r0 = a * sh - ph
-            ra, rb = max(r0, 0), min(r0 + fh, h)
-            o = _U((p * ho + a) * wo)
-            inner_lo, inner_hi = (lo, hi) if (ra == r0 and rb == r0 + fh) else (0, 0)
-            if inner_hi > inner_lo:
-                row = _U((p * h + r0) * w + lo * sw - pw)
-                if two and sw == 2:  # the usual 2x2 / 2: a literal stride, vector code
-                    _max2x2(xf, of, jf, row, o + _U(inner_lo), inner_hi - inner_lo, 2, uw, relu, no_route, zero)
-                elif two:
-                    _max2x2(xf, of, jf, row, o + _U(inner_lo), inner_hi - inner_lo, sw, uw, relu, no_route, zero)
-                else:
-                    for b in range(_U(0), _U(inner_hi - inner_lo)):
-                        q = row + b * usw
-                        m = xf[q]
-                        k = 0
-                        for i in range(fh):
-                            for j in range(fw):
-                                v = xf[q + _U(i * w + j)]
-                                if (v > m) | (v != v):
-                                    m = v
-                                    k = i * fw + j
-                        _store(of, jf, o + _U(inner_lo) + b, m, k, relu, no_route, zero)
-            for b in range(inner_lo):
-                _clipped(xf, of, jf, o, p, h, w, r0, ra, rb, b, fw, sw, pw, relu, no_route, zero)
-            for b in range(inner_hi if inner_hi > inner_lo else 0, wo):
-                _clipped(xf, of, jf, o, p, h, w, r0, ra, rb, b, fw, sw, pw, relu, no_route, zero)
+    planes = x.shape[0]
+    while True:  # chunks of planes taken from the shared counter until none is left
+        p0 = fetch_add(counter, 1) * chunk
+        if p0 >= planes:
+            return
+        for p in range(p0, min(planes, p0 + chunk)):
+            if relu:
+                relu_planes(x, relu_out, p, p + 1, zero)
+            for a in range(ho):
+                r0 = a * sh - ph
+                ra, rb = max(r0, 0), min(r0 + fh, h)
+                o = _U((p * ho + a) * wo)
+                inner_lo, inner_hi = (lo, hi) if (ra == r0 and rb == r0 + fh) else (0, 0)
+                if inner_hi > inner_lo:
+                    row = _U((p * h + r0) * w + lo * sw - pw)
+                    if two and sw == 2:  # the usual 2x2 / 2: a literal stride, vector code
+                        _max2x2(xf, of, jf, row, o + _U(inner_lo), inner_hi - inner_lo, 2, uw, relu, no_route, zero)
+                    elif two:
+                        _max2x2(xf, of, jf, row, o + _U(inner_lo), inner_hi - inner_lo, sw, uw, relu, no_route, zero)
+                    else:
+                        for b in range(_U(0), _U(inner_hi - inner_lo)):
+                            q = row + b * usw
+                            m = xf[q]
+                            k = 0
+                            for i in range(fh):
+                                for j in range(fw):
+                                    v = xf[q + _U(i * w + j)]
+                                    if (v > m) | (v != v):
+                                        m = v
+                                        k = i * fw + j
+                            _store(of, jf, o + _U(inner_lo) + b, m, k, relu, no_route, zero)
+                for b in range(inner_lo):
+                    _clipped(xf, of, jf, o, p, h, w, r0, ra, rb, b, fw, sw, pw, relu, no_route, zero)
+                for b in range(inner_hi if inner_hi > inner_lo else 0, wo):
+                    _clipped(xf, of, jf, o, p, h, w, r0, ra, rb, b, fw, sw, pw, relu, no_route, zero)
 
 
 @numba.njit(nogil=True, cache=True)
-def maxpool_backward(dout, idx, dx, p0, p1, fh, fw, sh, sw, ph, pw, no_route):
-    """Planes p0..p1-1 of dx: zero, then each output's gradient added at its window's winner."""
+def maxpool_backward(dout, idx, dx, counter, chunk, fh, fw, sh, sw, ph, pw, no_route):
+    """dx of the planes taken: zero, then each output's gradient added at its window's winner."""
     _, ho, wo = dout.shape
     _, h, w = dx.shape
     di = np.empty(fh * fw, np.int64)
@@ -155,81 +164,96 @@ def maxpool_backward(dout, idx, dx, p0, p1, fh, fw, sh, sw, ph, pw, no_route):
         for j in range(fw):
             di[i * fw + j] = i
             dj[i * fw + j] = j
-    for p in range(p0, p1):
-        dst = dx[p].reshape(-1)
-        for k in range(_U(h * w)):
-            dst[k] = 0.0
-        for a in range(ho):
-            r0 = a * sh - ph
-            g = dout[p, a]
-            ids = idx[p, a]
-            for b in range(wo):
-                k = ids[b]
-                if k != no_route:
-                    dst[_U((r0 + di[k]) * w + b * sw - pw + dj[k])] += g[b]
+    planes = dout.shape[0]
+    while True:  # chunks of planes taken from the shared counter until none is left
+        p0 = fetch_add(counter, 1) * chunk
+        if p0 >= planes:
+            return
+        for p in range(p0, min(planes, p0 + chunk)):
+            dst = dx[p].reshape(-1)
+            for k in range(_U(h * w)):
+                dst[k] = 0.0
+            for a in range(ho):
+                r0 = a * sh - ph
+                g = dout[p, a]
+                ids = idx[p, a]
+                for b in range(wo):
+                    k = ids[b]
+                    if k != no_route:
+                        dst[_U((r0 + di[k]) * w + b * sw - pw + dj[k])] += g[b]
 
 
 @numba.njit(nogil=True, cache=True)
-def avgpool_forward(x, out, p0, p1, fh, fw, sh, sw, ph, pw, zero):
-    """Planes p0..p1-1: out = the sum over each window / (fh*fw), padding counted as zeros."""
+def avgpool_forward(x, out, counter, chunk, fh, fw, sh, sw, ph, pw, zero):
+    """out = the sum over each window / (fh*fw), padding counted as zeros, for the planes taken."""
     _, h, w = x.shape
     _, ho, wo = out.shape
     lo, hi = _inner_columns(w, wo, fw, sw, pw)
     scale = 1.0 / (fh * fw)
     acc = np.empty(wo, x.dtype)
     usw = _U(sw)
-    for p in range(p0, p1):
-        plane = x[p]
-        for a in range(ho):
-            r0 = a * sh - ph
-            ra, rb = max(r0, 0), min(r0 + fh, h)
-            for b in range(wo):
-                acc[b] = zero
-            # the same order of additions as the reference: window row by row, tap by tap
-            for r in range(ra, rb):
-                row = plane[r]
-                for j in range(fw):
-                    base = _U(lo * sw - pw + j)
-                    for b in range(_U(lo), _U(hi)):
-                        acc[b] += row[base + (b - _U(lo)) * usw]
-                    for b in range(wo):
-                        if lo <= b < hi:
-                            continue
-                        c = b * sw - pw + j
-                        if 0 <= c < w:
-                            acc[b] += row[c]
-            dst = out[p, a]
-            for b in range(wo):
-                dst[b] = acc[b] * scale
+    planes = x.shape[0]
+    while True:  # chunks of planes taken from the shared counter until none is left
+        p0 = fetch_add(counter, 1) * chunk
+        if p0 >= planes:
+            return
+        for p in range(p0, min(planes, p0 + chunk)):
+            plane = x[p]
+            for a in range(ho):
+                r0 = a * sh - ph
+                ra, rb = max(r0, 0), min(r0 + fh, h)
+                for b in range(wo):
+                    acc[b] = zero
+                # the same order of additions as the reference: window row by row, tap by tap
+                for r in range(ra, rb):
+                    row = plane[r]
+                    for j in range(fw):
+                        base = _U(lo * sw - pw + j)
+                        for b in range(_U(lo), _U(hi)):
+                            acc[b] += row[base + (b - _U(lo)) * usw]
+                        for b in range(wo):
+                            if lo <= b < hi:
+                                continue
+                            c = b * sw - pw + j
+                            if 0 <= c < w:
+                                acc[b] += row[c]
+                dst = out[p, a]
+                for b in range(wo):
+                    dst[b] = acc[b] * scale
 
 
 @numba.njit(nogil=True, cache=True)
-def avgpool_backward(dout, dx, p0, p1, fh, fw, sh, sw, ph, pw):
-    """Planes p0..p1-1 of dx: zero, then dout / (fh*fw) added over every window."""
+def avgpool_backward(dout, dx, counter, chunk, fh, fw, sh, sw, ph, pw):
+    """dx of the planes taken: zero, then dout / (fh*fw) added over every window."""
     _, h, w = dx.shape
     _, ho, wo = dout.shape
     lo, hi = _inner_columns(w, wo, fw, sw, pw)
     scale = 1.0 / (fh * fw)
     usw = _U(sw)
-    for p in range(p0, p1):
-        dst = dx[p]
-        dst[:, :] = 0.0
-        for a in range(ho):
-            r0 = a * sh - ph
-            ra, rb = max(r0, 0), min(r0 + fh, h)
-            g = dout[p, a]
-            for r in range(ra, rb):
-                row = dst[r]
-                for j in range(fw):
-                    base = _U(lo * sw - pw + j)
-                    for b in range(_U(lo), _U(hi)):
-                        row[base + (b - _U(lo)) * usw] += g[b] * scale
-                    for b in range(wo):
-                        if lo <= b < hi:
-                            continue
-                        c = b * sw - pw + j
-                        if 0 <= c < w:
-                            row[c] += g[b] * scale
+    planes = dout.shape[0]
+    while True:  # chunks of planes taken from the shared counter until none is left
+        p0 = fetch_add(counter, 1) * chunk
+        if p0 >= planes:
+            return
+        for p in range(p0, min(planes, p0 + chunk)):
+            dst = dx[p]
+            dst[:, :] = 0.0
+            for a in range(ho):
+                r0 = a * sh - ph
+                ra, rb = max(r0, 0), min(r0 + fh, h)
+                g = dout[p, a]
+                for r in range(ra, rb):
+                    row = dst[r]
+                    for j in range(fw):
+                        base = _U(lo * sw - pw + j)
+                        for b in range(_U(lo), _U(hi)):
+                            row[base + (b - _U(lo)) * usw] += g[b] * scale
+                        for b in range(wo):
+                            if lo <= b < hi:
+                                continue
+                            c = b * sw - pw + j
+                            if 0 <= c < w:
+                                row[c] += g[b] * scale
 
 
 def index_dtype(fh: int, fw: int):
