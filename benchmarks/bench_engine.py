@@ -207,8 +207,8 @@ def memory_child(library: str, threads: int, reference: bool) -> None:
         step = torch_step(spec, 256)
     else:
         set_convlab_threads(threads)
-        with reference_path(reference):  # load the compiled loops before the baseline is taken
-            Sequential.from_spec(model_preset(TRAIN_PRESET)).forward(np.zeros((2, 1, 28, 28), np.float32))
+        if engine is not None and not reference:
+            engine.load()  # the compiled loops (and Numba) are loaded before the baseline, as torch is
         step = convlab_step(spec, 256)
     base, _ = _rss_mb()
     with open("/proc/self/clear_refs", "w") as f:
