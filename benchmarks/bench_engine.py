@@ -268,6 +268,8 @@ def torch_forward(spec, x: np.ndarray):
 
 def latency_table(args) -> None:
     torch_there = have_torch() and not args.no_torch
+    if engine is not None:
+        engine.load()  # as after the first training step (before it, one image takes the reference path)
     print(f"\nSingle-image forward latency, median of {args.calls} calls (ms):")
     head = f"  {'model':15s} {'fast path':>10} {'reference':>10}"
     if torch_there:
