@@ -6,12 +6,17 @@ import argparse
 import os
 import sys
 
+WORKSPACE_KEYS = ("filters", "network", "learn", "live")  # convlab.gui.workspaces.WORKSPACES (Qt-free here)
+
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="convlab", description="ConvLab: a lab for convolutional networks.")
     ap.add_argument("path", nargs="?", help="an image or a .convlab session to open")
     ap.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG offscreen and exit")
     ap.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot")
+    ap.add_argument("--workspace", choices=WORKSPACE_KEYS, default=None,
+                    help="with --screenshot: the workspace to show, after a short scripted setup that gives it "
+                         "real content (a sample, a model trained for a few steps, a learned filter, live frames)")
     args = ap.parse_args(argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
@@ -62,6 +67,10 @@ def main(argv=None) -> int:
             window.outputDrawn.connect(loop.quit)
             QTimer.singleShot(20000, loop.quit)
             loop.exec()
+        if args.workspace:
+            from .screenshot import prepare
+
+            prepare(window, args.workspace)
         app.processEvents()
         ok = window.grab().save(args.screenshot, "PNG")
         if not ok:

@@ -49,12 +49,13 @@ from .panels.training_panel import TrainingPanel
 from .state import LabState
 from .window_menus import WindowMenus
 from .workers import BankWorker
+from .workspaces import DEFAULT_WORKSPACE, WORKSPACES, Workspaces
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = image_file_filter()
 OPEN_FILTER = image_file_filter("ConvLab sessions (*.convlab)").replace(
     "Images (", "Images and sessions (*.convlab ", 1)
-LAYOUT_VERSION = 3  # bump when docks change: a saved layout of another version is not restored
+LAYOUT_VERSION = 4  # bump when docks change: a saved layout of another version is not restored
 STATUS_MS = 8000  # how long a message stays in the status bar
 
 
@@ -91,6 +92,7 @@ class MainWindow(WindowMenus, QMainWindow):
 
         self._build_docks()
         self._build_central()
+        self.workspaces = Workspaces(self, LAYOUT_VERSION)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -112,8 +114,9 @@ class MainWindow(WindowMenus, QMainWindow):
         self.inside_panel = InsidePanel(self.net)
         self.learn_state = LearnState(self.state, self)
         self.learn_panel = LearnPanel(self.learn_state)
-        self.center = QTabWidget()
+        self.center = QTabWidget()  # its pages are chosen by the workspaces, not by tabs
         self.center.setDocumentMode(True)
+        self.center.tabBar().hide()
         self.center.addTab(self.playground, "Filter playground")
         self.center.addTab(self._scrolled(self.inside_panel), "Inside the network")  # the window may be narrower
         self.center.addTab(self._scrolled(self.learn_panel), "Learn a filter")
@@ -165,15 +168,8 @@ class MainWindow(WindowMenus, QMainWindow):
         # the left docks are as wide as the Live panel's buttons need (no sideways scrolling)
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.live_dock.setMinimumWidth(self.live_panel.minimumSizeHint().width() + bar + 6)
-        self.tabifyDockWidget(self.filters_dock, self.layers_dock)
-        self.tabifyDockWidget(self.math_dock, self.training_dock)
-        self.tabifyDockWidget(self.source_dock, self.live_dock)
-        self.tabifyDockWidget(self.pixel_dock, self.capture_dock)
-        self.source_dock.raise_()
-        self.pixel_dock.raise_()
-        self.filters_dock.raise_()
-        self.math_dock.raise_()
-        self._default_state = self.saveState(LAYOUT_VERSION)
+        for dock in self._docks():  # where each goes is the workspaces' business (workspaces.py)
+            dock.hide()
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.session.name}[*] - ConvLab {__version__}")
@@ -237,22 +233,31 @@ class MainWindow(WindowMenus, QMainWindow):
             self.restoreGeometry(geo)
         else:
             self.resize(1400, 900)
-        self.resizeDocks([self.math_dock, self.source_dock], [230, 300], Qt.Vertical)
-        self.resizeDocks([self.filters_dock], [420], Qt.Horizontal)
-        dock_state = self.settings.value("window/state")
-        if isinstance(dock_state, QByteArray):
-            self.restoreState(dock_state, LAYOUT_VERSION)
+        key = self.settings.value("workspace/current", DEFAULT_WORKSPACE)
+        self.workspaces.switch(key if key in WORKSPACES else DEFAULT_WORKSPACE)
+        self._arranged_for_size = self.settings.value(f"workspace/{self.workspaces.current}/state") is not None
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._arranged_for_size:  # the first start: the default arrangement for the size shown
+            self._arranged_for_size = True
+            self.workspaces.arrange(self.workspaces.current)
 
     def restoreState(self, state, version: int = 0) -> bool:
         """QMainWindow.restoreState without the stray tab bars it leaves on screen (_park_tab_bars)."""
         bars = self._park_tab_bars()
         ok = super().restoreState(state, version)
-        if self.isVisible():  # a shown window is laid out again at once: what is still parked is a stray
+        self._settle_tab_bars(bars)
+        return ok
+
+    def _settle_tab_bars(self, bars: list[QTabBar]) -> None:
+        """After a new arrangement: a shown window is laid out again at once, and a bar still parked
+        then is a stray (see _park_tab_bars)."""
+        if self.isVisible():
             self.layout().activate()
             for bar in bars:
                 if bar.geometry() == PARKED:
                     bar.hide()
-        return ok
 
     def _park_tab_bars(self) -> list[QTabBar]:
         """Qt 6.11 leaves copies of a dock group's tab bar behind: one for every tabifyDockWidget
@@ -268,13 +273,16 @@ class MainWindow(WindowMenus, QMainWindow):
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.workspaces.remember()
+        self.settings.setValue("workspace/current", self.workspaces.current)
         self.settings.sync()
 
     def reset_layout(self) -> None:
-        self.restoreState(self._default_state, LAYOUT_VERSION)
-        for dock in self._docks():
-            dock.show()
+        """The current workspace's docks exactly as on a first start."""
+        self.workspaces.reset()
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.switch(key)
 
     def _docks(self) -> list[QDockWidget]:
         return [self.source_dock, self.live_dock, self.filters_dock, self.layers_dock, self.math_dock,
@@ -392,7 +400,7 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ the network
 
     def show_network(self) -> None:
-        self.center.setCurrentIndex(1)
+        self.workspaces.switch("network")
         self.layers_dock.show()
         self.layers_dock.raise_()
 

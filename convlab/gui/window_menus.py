@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyle
 
 from convlab import __version__
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
@@ -63,9 +64,9 @@ class WindowMenus:
         self.display_actions = {}
         for i, m in enumerate(DISPLAY_MODES):
             self.display_actions[m] = self._action(DISPLAY_LABELS[m], lambda _=False, m=m: st.set_display_mode(m),
-                                                   f"Ctrl+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
+                                                   f"Alt+{i + 1}", f"Show outputs: {DISPLAY_LABELS[m]}", True)
         self.act_reset_layout = self._action("Reset &Layout", self.reset_layout, None,
-                                             "Put every panel back in its place")
+                                             "Put every panel of this workspace back where it was at the first start")
         self.act_models = self._action("&Preset Models...", self.show_models, "Ctrl+M",
                                        "The preset networks with their shapes, parameters and receptive fields")
         self.act_about = self._action("&About ConvLab", self.about, None, "Version and licence")
@@ -73,7 +74,7 @@ class WindowMenus:
                                           "Edit the model spec as JSON text")
         self.act_show_network = self._action("Show &Inside the Network", self.show_network, "Ctrl+I",
                                              "Feature maps, weights and receptive fields of the model")
-        self.act_learn = self._action("&Learn a Filter", lambda: self.center.setCurrentIndex(2), "Ctrl+Shift+L",
+        self.act_learn = self._action("&Learn a Filter", lambda: self.show_workspace("learn"), "Ctrl+Shift+L",
                                       "Pick a target and watch a kernel learn to make it")
         self.act_train = self._action("&Start Training", self._start_training, "Ctrl+T",
                                       "Train the model in the Layers panel on the chosen dataset")
@@ -110,6 +111,9 @@ class WindowMenus:
                   self.act_norm, self.act_zero, self.act_rand, None, self.act_prev, self.act_next):
             e.addSeparator() if a is None else e.addAction(a)
         v = mb.addMenu("&View")
+        for a in self.workspaces.actions.values():
+            v.addAction(a)
+        v.addSeparator()
         v.addAction(self.act_gray)
         v.addAction(self.act_rgb)
         v.addSeparator()
@@ -149,12 +153,42 @@ class WindowMenus:
         self._update_recent_menu()
 
     def _build_toolbar(self) -> None:
+        """The workspace bar, then a steady toolbar: its texts never change length (Undo and Redo say
+        what they would undo in their tooltips and in the Edit menu), so no button ever moves."""
+        self.addToolBar(Qt.TopToolBarArea, self.workspaces.bar)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar-main")
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toolbar = tb
-        for a in (self.act_open, self.act_paste, None, self.act_undo, self.act_redo, None, self.act_add,
-                  self.act_dup, self.act_remove, None, self.act_gray, self.act_rgb):
+        stack = self.state.undo_stack
+        self.tool_undo = self._action("Undo", stack.undo, None, "Nothing to undo")
+        self.tool_redo = self._action("Redo", stack.redo, None, "Nothing to redo")
+        self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
+        self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
+
+        stack.indexChanged.connect(self._follow_undo_stack)
+        stack.cleanChanged.connect(self._follow_undo_stack)
+        self._follow_undo_stack()
+        icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
+                 self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
+        for a, icon in icons.items():
+            a.setIcon(self.style().standardIcon(icon))
+        for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
+
+    def _follow_undo_stack(self, *_) -> None:
+        """The toolbar's Undo / Redo: enabled as the stack allows, what they would do in the tooltip."""
+        stack = self.state.undo_stack
+        if not shiboken6.isValid(stack) or not shiboken6.isValid(self.tool_undo):  # the window is closing
+            return
+        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
+                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
+        for a, can, text, word, menu in rows:
+            a.setEnabled(can)
+            keys = menu.shortcut().toString(QKeySequence.NativeText)
+            tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""
@@ -173,6 +207,8 @@ class WindowMenus:
         f.insertSeparator(recent)
         f.insertAction(self.act_quit, self.act_autosave)
         f.insertSeparator(self.act_quit)
+        self.act_new.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
+        self.act_save.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
         self.toolbar.insertAction(self.act_open, self.act_new)
         self.toolbar.insertAction(self.act_paste, self.act_save)
         self._update_title()

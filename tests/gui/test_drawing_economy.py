@@ -222,7 +222,8 @@ def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
 
 def test_training_bars_skip_frames_behind_a_dock_tab_and_catch_up(qtbot, window):
     w, net = window, window.net
-    w.math_dock.raise_()  # Filter math in front, Training tabbed behind it
+    w.show_workspace("network")  # at 1400 px the layer table and training share one tab group
+    w.layers_dock.raise_()  # the table in front, Training tabbed behind it
     qtbot.waitUntil(lambda: out_of_sight(w.training_panel), timeout=WAIT)
     with qtbot.waitSignal(net.activationsChanged, timeout=WAIT):
         net.set_image(frame(3, 64, 64))

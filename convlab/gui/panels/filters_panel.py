@@ -64,6 +64,7 @@ class FiltersPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
+        self.scroll = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -86,6 +87,11 @@ class FiltersPanel(QWidget):
         self.sync_bank()
         self.sync_settings()
         self.sync_post()
+
+    def needed_width(self) -> int:
+        """The width that shows every control without sideways scrolling."""
+        s = self.scroll
+        return s.widget().minimumSizeHint().width() + s.verticalScrollBar().sizeHint().width() + 2 * s.frameWidth()
 
     # ------------------------------------------------------------------ building
 

@@ -199,6 +199,14 @@ class LayersPanel(QWidget):
 
     layerSelected = Signal(int)
 
+    def needed_width(self) -> int:
+        """The width that shows every column of the layer table without sideways scrolling."""
+        t = self.table
+        t.resizeColumnsToContents()
+        bar = t.verticalScrollBar().sizeHint().width()
+        margins = self.layout().contentsMargins()
+        return t.horizontalHeader().length() + 2 * t.frameWidth() + bar + margins.left() + margins.right() + 2
+
     def __init__(self, net: NetworkState, parent=None):
         super().__init__(parent)
         self.net = net

@@ -116,7 +116,6 @@ class LearnPanel(QWidget):
         lay.addWidget(self._target_box())
         lay.addWidget(self._data_box())
         lay.addWidget(self._settings_box())
-        lay.addWidget(self._run_box())
         lay.addWidget(self._result_box())
         lay.addStretch(1)
         scroll = QScrollArea()
@@ -124,6 +123,12 @@ class LearnPanel(QWidget):
         scroll.setWidget(controls)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(controls.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        column = QWidget()  # the settings scroll; Start, Pause, Stop and the progress always show below them
+        col = QVBoxLayout(column)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(scroll, 1)
+        col.addWidget(self._run_box())
+        scroll = column
 
         self.views = LearnViews(learn_state)
         for name in ("learned_view", "true_view", "best_view", "output_view", "target_view", "scale_label",

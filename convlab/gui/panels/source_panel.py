@@ -47,7 +47,7 @@ class SourcePanel(QWidget):
         self.samples.activated.connect(self._sample)
         lay.addWidget(self.samples)
         box = QGroupBox("Colour")
-        h = QHBoxLayout(box)
+        h = QVBoxLayout(box)
         self.gray = QRadioButton("Gray (1 channel)")
         self.gray.setToolTip("Filters see one channel: each filter is F x F weights")
         self.rgb = QRadioButton("RGB (3 channels)")

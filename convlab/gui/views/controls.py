@@ -35,11 +35,21 @@ def setting_spin(group: type, name: str, tip: str = "", *, step: int = 1, suffix
 
 
 def out_of_sight(widget: QWidget) -> bool:
-    """The widget's window is on screen but no pixel of the widget is: a dock tabbed behind
-    another one (Qt keeps such a dock "visible", with an empty visible region) or a hidden tab.
-    Views skip redrawing then and catch up when they come into sight.  A widget whose window is
-    not shown at all (tests, a window being built) is never out of sight: it draws as usual."""
-    return widget.window().isVisible() and widget.visibleRegion().isEmpty()
+    """The widget's window is on screen but the widget is not: in a dock tabbed behind another one
+    (Qt keeps such a dock "visible", with an empty visible region), or not visible at all (a hidden
+    tab page). Views skip redrawing then and catch up when they come into sight. A widget whose
+    window is not shown at all (tests, a window being built) is never out of sight.
+
+    The dock's own region is asked, not the widget's: a view made of opaque children (a graphics
+    view's viewport, a panel filled by its parts) has an empty region of its own while on screen."""
+    if not widget.window().isVisible():
+        return False
+    if not widget.isVisible():
+        return True
+    dock = widget
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    return dock is not None and dock.visibleRegion().isEmpty()
 
 
 class DrawWhenShown(QObject):

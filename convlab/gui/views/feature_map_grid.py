@@ -32,6 +32,22 @@ def shrink_for_tile(image: np.ndarray, tile_px: tuple[float, float]) -> tuple[np
     return image[: (h // f) * f : f, : (w // f) * f : f], f
 
 
+LABEL_PX = 16  # the height of a tile's title
+
+
+def best_columns(count: int, width: float, height: float, map_hw: tuple[int, int], most: int = 12) -> int:
+    """The number of columns that gives ``count`` maps of shape ``map_hw`` the largest tiles in a
+    ``width`` x ``height`` area (each tile has a title above it)."""
+    mh, mw = max(map_hw[0], 1), max(map_hw[1], 1)
+    best, best_side = 1, -1.0
+    for c in range(1, max(1, min(count, most)) + 1):
+        rows = math.ceil(count / c)
+        scale = min(width / c / mw, max(height / rows - LABEL_PX, 1.0) / mh)
+        if scale > best_side * (1 + 1e-9):
+            best, best_side = c, scale
+    return best
+
+
 class FeatureMapGrid(pg.GraphicsLayoutWidget):
     """Maps larger than their tile on screen are drawn from every f-th pixel (shrink_for_tile),
     placed so that the tile's coordinates stay the map's pixel coordinates."""
@@ -49,11 +65,13 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
         self._shape = None
         self._shown: tuple | None = None  # (maps, levels, table) last drawn, redrawn on resize
         self._rects: list[tuple[int, int] | None] = []  # per tile: the map area its image spans
+        self._columns = 0
         self.tile_data: list[np.ndarray] = []  # per tile: the values it shows (maybe every f-th)
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def _rebuild(self, count: int, columns: int) -> None:
         self.clear()
+        self._columns = columns
         self._tiles = []
         for k in range(count):
             r, c = divmod(k, columns)
@@ -72,8 +90,8 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
     def set_maps(self, maps: np.ndarray, levels, signed: bool, titles: list[str], current: int) -> None:
         """Draw K maps (K, H, W) with one shared scale; outline the current one."""
         k = maps.shape[0]
-        columns = max(1, min(8, math.ceil(math.sqrt(k * 1.5))))
-        if len(self._tiles) != k:
+        columns = self._columns_for(k, maps.shape[1:])
+        if len(self._tiles) != k or columns != self._columns:
             self._rebuild(k, columns)
         table = lut(signed)
         self._shown = (maps, levels, table)
@@ -87,6 +105,20 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
             for vb, _, _ in self._tiles:
                 vb.autoRange(padding=0.02)
         self.set_current(current)
+
+    def _columns_for(self, count: int, map_hw) -> int:
+        if self.width() < 40 or self.height() < 40:  # not laid out yet: a square-ish grid
+            return max(1, min(8, math.ceil(math.sqrt(count * 1.5))))
+        return best_columns(count, self.width() - 6, self.height() - 6, map_hw)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_shown", None) is not None and self._tiles:  # (pyqtgraph resizes during __init__)
+            maps = self._shown[0]
+            if self._columns_for(len(self._tiles), maps.shape[1:]) != self._columns:
+                maps, levels, table = self._shown
+                titles = [label.text for _, _, label in self._tiles]
+                self.set_maps(maps, levels, table is lut(True), titles, self._current)
 
     def _draw_images(self) -> None:
         maps, levels, table = self._shown

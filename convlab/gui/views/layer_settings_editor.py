@@ -36,13 +36,13 @@ class FieldInfo:
 # The spec defaults the engine applies (convlab.core.layers), for display only: which fields a type
 # has comes from the engine's LAYER_TYPES[type].fields.
 FIELDS = {
-    "filters": FieldInfo("int", None, 1, 4096, "filters", "How many filters: the depth of the output maps"),
-    "kernel": FieldInfo("size", None, 1, 99, "kernel", "Kernel (window) size in pixels; a non-square "
+    "filters": FieldInfo("int", None, 1, 4096, "K", "K, the number of filters: the depth of the output maps"),
+    "kernel": FieldInfo("size", None, 1, 99, "F", "F, the kernel (window) size in pixels; a non-square "
                         "[h, w] pair shows as 3x5 and can be typed as 3x5"),
-    "stride": FieldInfo("size", 1, 1, 99, "stride", "How many pixels the window moves between outputs"),
-    "padding": FieldInfo("size", 0, 0, 99, "pad", "Pixels added around the input on every side"),
-    "dilation": FieldInfo("size", 1, 1, 99, "dilation", "Spacing between kernel taps: the kernel covers "
-                          "dilation*(kernel-1)+1 pixels with the same number of weights"),
+    "stride": FieldInfo("size", 1, 1, 99, "S", "S, the stride: how many pixels the window moves between outputs"),
+    "padding": FieldInfo("size", 0, 0, 99, "P", "P, the padding: pixels added around the input on every side"),
+    "dilation": FieldInfo("size", 1, 1, 99, "D", "D, the dilation: spacing between kernel taps; the kernel covers "
+                          "D(F-1)+1 pixels with the same number of weights"),
     "padding_mode": FieldInfo("choice", "zeros", label="", tip="What the padded pixels hold: zeros, a "
                               "mirror of the image (reflect) or copies of the edge pixel (replicate)"),
     "bias": FieldInfo("bool", True, label="bias", tip="Learn one bias per filter or unit"),
@@ -51,7 +51,7 @@ FIELDS = {
                       "training (none are dropped when the model is used)"),
     "units": FieldInfo("int", None, 1, 100000, "units", "How many outputs this fully connected layer has"),
 }
-POOL_STRIDE = FieldInfo("size", None, 0, 99, "stride", "How many pixels the window moves; "
+POOL_STRIDE = FieldInfo("size", None, 0, 99, "S", "S, the stride: how many pixels the window moves; "
                         "'= kernel' (0) means as many as the window is wide (no overlap)", auto="= kernel")
 
 
@@ -195,6 +195,8 @@ class LayerSettingsEditor(QWidget):
             w.setFocusPolicy(Qt.StrongFocus)
             if info.auto:
                 w.setSpecialValueText(info.auto)
+            digits = max(len(str(int(info.hi))), len(info.auto))  # as narrow as its widest value
+            w.setMaximumWidth(w.fontMetrics().horizontalAdvance("8" * digits) + 34)
         elif kind == "float":
             w = _DoubleSpin()
             w.setRange(info.lo, info.hi)
@@ -208,6 +210,7 @@ class LayerSettingsEditor(QWidget):
             w = _Combo()
             w.addItems(list(PADDING_MODES))
             w.setFocusPolicy(Qt.StrongFocus)
+            w.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         else:
             w = QLineEdit()
             w.setPlaceholderText("required" if info.default is None and not info.auto else "default")

@@ -17,7 +17,9 @@ class RichTextView(QWidget):
         self.label.setToolTip(tooltip)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the text wraps instead
         scroll.setWidget(self.label)
+        self.scroll = scroll
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(scroll)
@@ -27,3 +29,10 @@ class RichTextView(QWidget):
 
     def text(self) -> str:
         return self.label.text()
+
+    def needed_height(self, width: int) -> int:
+        """The height the text needs at ``width`` (the view's own margins and frame included)."""
+        margins = self.layout().contentsMargins()
+        frame = 2 * self.scroll.frameWidth()
+        inner = max(50, width - margins.left() - margins.right() - frame)
+        return self.label.heightForWidth(inner) + margins.top() + margins.bottom() + frame
