@@ -23,10 +23,13 @@ their gradient is folded back from ``dsrc`` after it; zero padding is implicit i
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 from .atomics import fetch_add
 from .gemm import gemm
 from .patch_loops import col2im, im2col, pad_fold, pad_gather, zero_samples
+
+_U = np.uint64
 
 
 @numba.njit(nogil=True, cache=True)
@@ -51,9 +54,9 @@ def forward_part(x, src, explicit, rmap, cmap, w2, bias, has_bias, out2, cols, b
             gemm(False, False, k_, m, r_, wf, 0, r_, cols, 0, m, 0.0, of, col0, total)
             if has_bias:
                 for k in range(k_):
-                    base = k * total + col0
+                    base = _U(k * total + col0)
                     v = bias[k]
-                    for j in range(m):
+                    for j in range(_U(m)):  # unsigned: no wraparound check, vector adds
                         of[base + j] += v
 
 
@@ -78,9 +81,9 @@ def backward_part(src, explicit, rmap, cmap, d2, w2, cols, dcols, dw_t, db, need
             im2col(src, cols, m, 0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
             gemm(False, True, r_, k_, m, cols, 0, m, df, col0, total, 1.0, dwf, 0, k_)
             for k in range(k_):
-                base = k * total + col0
+                base = _U(k * total + col0)
                 acc = 0.0
-                for j in range(m):
+                for j in range(_U(m)):
                     acc += df[base + j]
                 db[k] += acc
             if need_dx:
