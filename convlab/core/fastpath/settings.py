@@ -39,6 +39,7 @@ class Engine:
         self._available: bool | None = None
         self._workers = None
         self._loaded = False
+        self._capped = False
         self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ which path
@@ -76,6 +77,8 @@ class Engine:
         about as quick for them, rather than wait for Numba (~0.5 s); a training call or a large
         one loads them.
         """
+        if not self._capped:
+            self._cap_blas()
         if self._reference or not self.available:
             return False
         if not self._loaded:
@@ -105,13 +108,15 @@ class Engine:
         with self._lock:
             self.threads = threads
             self.generation += 1
-        if self._loaded:
-            self._cap_blas()
+        self._cap_blas()
 
     def _cap_blas(self) -> None:
-        # every part of a split batch runs its own one-thread GEMMs; a BLAS with threads of its
-        # own would put two threads on each core (and spin them between calls)
+        # Every part of a split batch runs its own one-thread GEMMs; a BLAS with threads of its own
+        # would put two threads on each core (and spin them between calls). The reference path's
+        # GEMMs are small too: one small-VGG image took 0.5-0.8 ms with a one-thread BLAS against
+        # 1.3-25 ms with two threads while other programs used the cores (measured interleaved).
         blas.set(1)
+        self._capped = True
 
     def parts_for(self, n: int, macs: int) -> int:
         """Into how many parts to split a batch of n samples needing ``macs`` multiply-adds."""
