@@ -34,6 +34,7 @@ def engine_setup(request, monkeypatch):
         monkeypatch.setattr(fast_conv, "BLOCK_BYTES", 1)
         monkeypatch.setattr(engine_settings, "SPLIT_MIN_MACS", 0)
         monkeypatch.setattr(engine, "threads", 2)
+        monkeypatch.setattr(engine, "contended", lambda: False)  # split even while the machine is busy
     else:
         monkeypatch.setattr(fast_conv, "BLOCK_BYTES", 1 << 30)
         monkeypatch.setattr(engine, "threads", 1)
@@ -315,3 +316,15 @@ def test_linear_split_over_threads_matches_reference(engine_setup, bias, need_in
     lay = layer({"type": "linear", "units": 7, "bias": bias}, (13,))
     x = np.random.default_rng(15).normal(size=(9, 13))
     check_same(*both_ways(lay, x, need_input_grad=need_input_grad))
+
+
+def test_one_thread_while_the_cores_are_contended(monkeypatch):
+    monkeypatch.setattr(engine_settings, "SPLIT_MIN_MACS", 0)
+    monkeypatch.setattr(engine, "threads", 2)
+    monkeypatch.setattr(engine, "_load_read", -1e9)
+    monkeypatch.setattr(engine_settings.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert engine.contended() and engine.parts_for(8, 10**9) == 1
+    assert engine.parts_for(8, 10**9, now=False) == 2  # plans keep their blocks for quieter times
+    monkeypatch.setattr(engine, "_load_read", -1e9)
+    monkeypatch.setattr(engine_settings.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert not engine.contended() and engine.parts_for(8, 10**9) == 2

@@ -67,7 +67,7 @@ class ConvPlan:
         g = geo
         row_bytes = g.rows * g.wo * self.dtype.itemsize
         rows_per_block = max(1, BLOCK_BYTES // row_bytes)
-        self.parts = engine.parts_for(n, g.k * g.rows * g.ho * g.wo * n)
+        self.parts = engine.parts_for(n, g.k * g.rows * g.ho * g.wo * n, now=False)
         blocks: list[tuple[int, int, int, int]] = []
         units: list[tuple[int, int]] = []  # (first block, last block + 1), never sharing a sample
         if rows_per_block >= g.ho:
@@ -115,7 +115,7 @@ class ConvPlan:
             loops.forward_part(xc, src, self.explicit, self.rmap, self.cmap, w2, b, bias is not None, out2,
                                self._scratch[t], self.blocks, self.units, counter, *geo)
 
-        engine.workers.run(part, self.parts)
+        engine.workers.run(part, 1 if engine.contended() else self.parts)
         return out.transpose(1, 0, 2, 3), src
 
     def backward(self, dout: np.ndarray, weight: np.ndarray, src: np.ndarray, need_input_grad: bool):
@@ -141,7 +141,7 @@ class ConvPlan:
                                 dbs[t], need_input_grad, src if dx is None else dx, dsrc, self.blocks, self.units,
                                 counter, *geo)
 
-        engine.workers.run(part, self.parts)
+        engine.workers.run(part, 1 if engine.contended() else self.parts)
         dw_t, db = dws[0], dbs[0]
         for t in range(1, self.parts):
             dw_t += dws[t]
