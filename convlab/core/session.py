@@ -72,7 +72,7 @@ DATASET_KEYS = {"kind": "dataset", "path": "path", "samples": "samples"}  # sess
 DEFAULT_TRAIN = {k: v for k, v in defaults(TrainSettings).items() if k not in DATASET_KEYS.values()}
 DEFAULT_DATASET = {key: defaults(TrainSettings)[name] for key, name in DATASET_KEYS.items()}
 DEFAULT_SELECTION = {"layer": None, "unit": None, "rf_mode": "analytic"}
-DEFAULT_WINDOW = {"geometry": "", "state": ""}
+DEFAULT_WINDOW = {"geometry": "", "state": "", "workspace": ""}  # workspace "": the one in use stays
 
 
 class SessionError(ValueError):
@@ -291,7 +291,8 @@ _DICTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "selection": (DEFAULT_SELECTION, {
         "layer": _int(0, none=True), "unit": _ints(4, 0, none=True), "rf_mode": _str(("analytic", "effective")),
     }),
-    "window": (DEFAULT_WINDOW, {"geometry": _str(), "state": _str()}),
+    "window": (DEFAULT_WINDOW, {"geometry": _str(), "state": _str(),
+                                "workspace": _str(("", "filters", "network", "learn", "live"))}),
 }
 
 _EPOCH_KEYS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")

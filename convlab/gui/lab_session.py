@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import base64
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from convlab.core.session import Session, SessionError, load, save
+
+from .file_dialogs import dialogs
 
 SESSION_FILTER = "ConvLab sessions (*.convlab);;All files (*)"
 AUTOSAVE_NAME = "autosave.convlab"
@@ -47,7 +51,8 @@ def capture(window) -> Session:
     window.learn_state.write_session(s)
     window.net.write_session(s)
     s.selection = {**s.selection, "layer": window.layers_panel.selected_layer()}
-    s.window = {"geometry": _b64(window.saveGeometry()), "state": _b64(window.saveState(window.layout_version))}
+    s.window = {"geometry": _b64(window.saveGeometry()), "state": _b64(window.saveState(window.layout_version)),
+                "workspace": window.workspaces.current}
     return s
 
 
@@ -67,6 +72,8 @@ def restore(window, s: Session) -> None:
     geometry, dock_state = _unb64(s.window.get("geometry", "")), _unb64(s.window.get("state", ""))
     if geometry is not None:
         window.restoreGeometry(geometry)
+    if s.window.get("workspace"):  # the docks' state below belongs to that workspace
+        window.show_workspace(s.window["workspace"])
     if dock_state is not None:
         window.restoreState(dock_state, window.layout_version)
     st.undo_stack.clear()
@@ -86,7 +93,9 @@ class SessionController(QObject):
         super().__init__(window)
         self.window = window
         self.path: str | None = None
-        self.dirty = False
+        self._stack = window.state.undo_stack
+        self._changed = False  # a change the undo stack does not hold (a new image, training, captures)
+        self._shown_dirty = False
         self._loading = False
         self.autosave_dir = autosave_dir
         self.ask = self._ask_user  # replaceable by tests: (title, text, buttons, default) -> button
@@ -95,7 +104,7 @@ class SessionController(QObject):
         seconds = int(window.settings.value("autosave/seconds", DEFAULT_AUTOSAVE_SECONDS) or 0)
         self.set_autosave_seconds(seconds)
         st, net = window.state, window.net
-        st.undo_stack.indexChanged.connect(self.mark_dirty)
+        self._stack.cleanChanged.connect(self._follow)  # an edit undone back to the saved lab is clean again
         st.imageChanged.connect(self.mark_dirty)
         net.settingsChanged.connect(self.mark_dirty)
         net.trainingStateChanged.connect(self.mark_dirty)
@@ -108,14 +117,42 @@ class SessionController(QObject):
     def name(self) -> str:
         return Path(self.path).name if self.path else "Untitled"
 
+    @property
+    def dirty(self) -> bool:
+        """Unsaved changes: undo steps since the last save (the stack's clean state), or a change that
+        is not an undo step."""
+        return self._changed or (shiboken6.isValid(self._stack) and not self._stack.isClean())
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        self._changed = bool(value)
+        if not value and shiboken6.isValid(self._stack):
+            self._stack.setClean()
+        self._follow()
+
+    def _follow(self, *_) -> None:
+        if self.dirty != self._shown_dirty:
+            self._shown_dirty = self.dirty
+            self.changed.emit()
+
+    @contextmanager
+    def quiet(self):
+        """Changes made inside are not the learner's unsaved work (a restore, a lesson's setup)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
+        finally:
+            self._loading = was
+
     def mark_dirty(self, *_) -> None:
-        if self._loading or self.dirty:
+        if self._loading or self._changed:
             return
-        self.dirty = True
-        self.changed.emit()
+        self._changed = True
+        self._follow()
 
     def mark_clean(self) -> None:
         self.dirty = False
+        self._shown_dirty = False
         self.changed.emit()
 
     def _ask_user(self, title: str, text: str, buttons, default):
@@ -151,7 +188,7 @@ class SessionController(QObject):
     def open_dialog(self) -> bool:
         if not self.maybe_save():
             return False
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open session", self._start_dir(), SESSION_FILTER)
+        path = dialogs().open_file(self.window, "Open session", SESSION_FILTER)
         return self.open(path, ask=False) if path else False
 
     def open(self, path: str, ask: bool = True) -> bool:
@@ -179,8 +216,8 @@ class SessionController(QObject):
         return self._write(self.path)
 
     def save_as(self) -> bool:
-        start = self.path or os.path.join(self._start_dir(), "lab.convlab")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save session", start, SESSION_FILTER)
+        name = os.path.basename(self.path) if self.path else "lab.convlab"
+        path = dialogs().save_file(self.window, "Save session", name, SESSION_FILTER)
         if not path:
             return False
         if not path.endswith(".convlab"):
@@ -208,9 +245,6 @@ class SessionController(QObject):
                                    b.Discard | b.Cancel, b.Cancel) != b.Discard:
             return False
         return self.open(self.path, ask=False)
-
-    def _start_dir(self) -> str:
-        return os.path.dirname(self.path) if self.path else str(Path.home())
 
     # ------------------------------------------------------------------ autosave
 
@@ -271,5 +305,5 @@ class SessionController(QObject):
         if ok:
             self.path = None  # the restored lab is unsaved work, not the autosave file itself
             self.dirty = True
-            self.changed.emit()
+            self.changed.emit()  # the name changed too
         return ok

@@ -13,7 +13,6 @@ from PySide6.QtGui import QIcon, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
@@ -28,10 +27,13 @@ from PySide6.QtWidgets import (
 from convlab import __version__
 from convlab.core.images import ImageError, image_file_filter, read_image
 from convlab.core.playground import display
+from convlab.core.reasons import Notice
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
+from .file_dialogs import dialogs, use_settings
 from .lab_session import SessionController
 from .learn_state import LearnState
+from .lesson_runner import LessonRunner
 from .live import format_stats
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
@@ -39,6 +41,7 @@ from .panels.filters_panel import FiltersPanel
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
 from .panels.learn_panel import LearnPanel
+from .panels.lessons_panel import LessonsPanel
 from .panels.live_panel import LivePanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -76,6 +79,7 @@ class MainWindow(WindowMenus, QMainWindow):
     def __init__(self, settings: QSettings | None = None, threaded: bool = True, autosave_dir: str | None = None):
         super().__init__()
         self.settings = settings or QSettings()
+        use_settings(self.settings)  # every file dialog starts in the folder used last
         self.layout_version = LAYOUT_VERSION
         self.setWindowTitle(f"ConvLab {__version__}")
         icon = RESOURCES / "icons" / "convlab.png"
@@ -93,6 +97,7 @@ class MainWindow(WindowMenus, QMainWindow):
         self._build_docks()
         self._build_central()
         self.workspaces = Workspaces(self, LAYOUT_VERSION)
+        self._build_lessons()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -124,6 +129,33 @@ class MainWindow(WindowMenus, QMainWindow):
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.setCentralWidget(self.center)
+
+    def _build_lessons(self) -> None:
+        """The Lessons dock (Help > Lessons, F2): shown over any workspace while a lesson is open."""
+        self.lessons = LessonRunner(self)
+        self.lessons_panel = LessonsPanel(self.lessons)
+        self.lessons_dock = self._dock("Lessons", "dock-lessons", self.lessons_panel, Qt.LeftDockWidgetArea)
+        self.lessons_dock.hide()
+        self.lessons.opened.connect(self._lesson_opened)
+        self.workspaces.changed.connect(self._keep_lesson_in_view)
+
+    def _lesson_opened(self, _number: int) -> None:
+        self._keep_lesson_in_view()
+
+    def _keep_lesson_in_view(self, *_) -> None:
+        if self.lessons.current is not None and self.lessons_dock.isHidden():
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.resizeDocks([self.lessons_dock], [max(260, min(340, round(0.22 * self.width())))], Qt.Horizontal)
+
+    def show_lessons(self) -> None:
+        """Help > Lessons: the panel (choose a lesson there), or hide it again."""
+        if self.lessons_dock.isVisible():
+            self.lessons_dock.hide()
+        else:
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.lessons_dock.raise_()
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -189,8 +221,23 @@ class MainWindow(WindowMenus, QMainWindow):
         bar.addPermanentWidget(self.playground.timing_label)
 
     def show_status(self, text: str, ms: int = STATUS_MS) -> None:
-        """A message from any state or panel, once, in the status bar."""
+        """A message from any state or panel, once, in the status bar. An error (a Notice that says
+        so) stays until the learner moves on: the next edit, image or workspace clears it."""
         self.statusBar().showMessage(str(text), ms)
+        self._status_error = str(text) if getattr(text, "is_error", False) else ""
+
+    def _moved_on(self, *_) -> None:
+        """The learner did something new: an old error no longer belongs in the status bar."""
+        if self._status_error and self.statusBar().currentMessage() == self._status_error:
+            self.statusBar().clearMessage()
+        self._status_error = ""
+
+    def _show_live_stats(self, stats=None) -> None:
+        """The live frame rate and stage times; while frozen, that it is frozen (no stale fps)."""
+        if self.live_panel.frozen:
+            self.live_label.setText("live: frozen (Space to go on)")
+        elif stats is not None:
+            self.live_label.setText(format_stats(stats))
 
     def _connect(self) -> None:
         st, net = self.state, self.net
@@ -204,7 +251,12 @@ class MainWindow(WindowMenus, QMainWindow):
         self.source_panel.openRequested.connect(self.open_dialog)
         self.source_panel.pasteRequested.connect(self.paste_image)
         self.source_panel.sampleRequested.connect(self.open_sample)
-        self.live_panel.pipeline.statsChanged.connect(lambda stats: self.live_label.setText(format_stats(stats)))
+        self.live_panel.pipeline.statsChanged.connect(self._show_live_stats)
+        self.live_panel.freeze_action.toggled.connect(lambda _on: self._show_live_stats())
+        self._status_error = ""
+        for sig in (st.undo_stack.indexChanged, st.imageChanged, self.workspaces.changed):
+            sig.connect(self._moved_on)
+        self.playground.pinned.connect(self._pixel_pinned)
         self.live_panel.liveChanged.connect(self._live_changed)
         self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
         self.capture_panel.watch_keys(self)
@@ -212,6 +264,11 @@ class MainWindow(WindowMenus, QMainWindow):
             sig.connect(self._sync_train_actions)
         self._sync_actions()
         self._sync_train_actions()
+
+    def _pixel_pinned(self) -> None:
+        """A clicked output pixel: its explanation comes to the front (it may be a tab behind the math)."""
+        if self.pixel_dock.isVisible():
+            self.pixel_dock.raise_()
 
     def _live_changed(self, on: bool) -> None:
         self.playground.set_live(on)
@@ -307,15 +364,14 @@ class MainWindow(WindowMenus, QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         """A clear message that does not block (the previous state stays as it was)."""
         self.last_error = text
-        self.statusBar().showMessage(text, 10000)
+        self.show_status(Notice.error(text), 10000)
         box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
         self._error_box = box
 
     def open_dialog(self) -> None:
-        start = self.recent_files()[0] if self.recent_files() else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Open an image or a session", str(Path(start).parent), OPEN_FILTER)
+        path = dialogs().open_file(self, "Open an image or a session", OPEN_FILTER)
         if path:
             self.open_path(path)
 
@@ -372,7 +428,7 @@ class MainWindow(WindowMenus, QMainWindow):
         if r is None:
             self.show_error("Nothing to save", self.state.error or "There is no output yet.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save output map", "output.png", "PNG image (*.png)")
+        path = dialogs().save_file(self, "Save output map", "output.png", "PNG image (*.png)")
         if path:
             self.write_output_png(path)
 
@@ -393,7 +449,8 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ dialogs
 
     def show_models(self) -> None:
-        dlg = ModelPresetsDialog(self)
+        dlg = ModelPresetsDialog(self, self.net)
+        dlg.modelUsed.connect(lambda _key: self.show_network())  # Use this model: the learner sees the layers it loaded
         dlg.open()
         self._models_dialog = dlg
 

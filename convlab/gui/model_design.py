@@ -45,6 +45,7 @@ class _SpecCommand(QUndoCommand):
         if getattr(other, "merge_key", None) != self.merge_key:
             return False
         self.after = other.after
+        self.setText(other.text())  # "Undo Layer 0: filters = 15", the value it undoes now
         return True
 
     def redo(self):

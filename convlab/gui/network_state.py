@@ -46,7 +46,7 @@ def _forward(part: str, *names: str, renames: dict[str, str] | None = None) -> N
 
 _forward("design", "spec", "preset_key", "report", "model", "view_model", "undo_stack", "layers", "set_spec",
          "add_layer", "remove_layer", "duplicate_layer", "move_layer", "set_layer_field", "set_input_shape",
-         "load_preset", "set_spec_json", "set_output_classes")
+         "load_preset", "set_spec_json", "set_output_classes", "edit_blocker")
 _forward("trainer_state", "settings", "dataset", "train", "val", "dataset_settings", "skipped", "training", "trainer",
          "worker", "history_steps", "history_epochs", "history_epoch_steps", "evaluation", "confusion",
          "optimizer_state", "train_block", "train_block_reason", "set_settings", "dataset_is_current", "loading",

@@ -101,7 +101,7 @@ def full_session(image_kind: str = "rgb", seed: int = 0) -> Session:
         captured_y=np.array([0, 2, 1, 2], np.int64),
         captured_classes=["circle", "square", "triangle"],
         selection={"layer": 1, "unit": [1, 0, 2, 3], "rf_mode": "effective"},
-        window={"geometry": "AdnQywADAAAAAAAA", "state": "AAAA/wAAAAD9AAAA"},
+        window={"geometry": "AdnQywADAAAAAAAA", "state": "AAAA/wAAAAD9AAAA", "workspace": "network"},
     )
 
 

@@ -252,3 +252,34 @@ def test_a_null_seed_in_a_session_is_the_default_seed(qtbot, window, tmp_path):
     S.save(path, s)
     assert window.session.open(str(path), ask=False)
     assert window.net.settings.seed == TrainSettings().seed
+
+
+def test_a_dataset_task_that_fails_unexpectedly_frees_its_slot(qtbot, net, monkeypatch):
+    """An exception other than the expected ones (cv2.error, say) must not leave the dataset task
+    unfinished: every later Load would say "a dataset is already being loaded"."""
+    import convlab.gui.training_state as ts
+
+    def broken(*_):
+        raise RuntimeError("OpenCV said no")
+
+    monkeypatch.setattr(ts, "load_dataset", broken)
+    with qtbot.waitSignal(net.message, timeout=WAIT, check_params_cb=lambda m: "OpenCV said no" in m) as got:
+        net.load_dataset()
+    assert got.args[0].is_error and not net.loading
+    monkeypatch.undo()
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        net.set_settings(samples=200)
+        net.load_dataset()  # the slot is free again
+
+
+def test_a_bank_job_that_fails_unexpectedly_is_reported(qtbot, lab_with_worker, monkeypatch):
+    import convlab.gui.workers as workers
+
+    monkeypatch.setattr(workers, "apply_bank", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    with qtbot.waitSignal(lab_with_worker.resultShown, timeout=WAIT):
+        lab_with_worker.set_settings("Stride 2", stride=2)
+    assert lab_with_worker.result is None and "boom" in lab_with_worker.error
+    monkeypatch.undo()
+    with qtbot.waitSignal(lab_with_worker.resultShown, timeout=WAIT):
+        lab_with_worker.set_settings("Stride 1", stride=1)
+    assert lab_with_worker.result is not None  # the worker is alive

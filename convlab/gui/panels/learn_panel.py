@@ -15,14 +15,11 @@ results live in the state, the drawing in ``views.learn_views.LearnViews``.
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -58,6 +55,7 @@ from convlab.core.settings import (
     limits,
 )
 
+from ..file_dialogs import dialogs
 from ..views.controls import spin_box
 from ..views.learn_views import LearnViews
 
@@ -442,8 +440,7 @@ class LearnPanel(QWidget):
     # ------------------------------------------------------------------ the target picture
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Target image", os.path.dirname(self.state.target_path),
-                                              image_file_filter())
+        path = dialogs().open_file(self, "Target image", image_file_filter())
         if path:
             self.load_target_image(path)
 

@@ -27,7 +27,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -50,6 +49,7 @@ from convlab.core.sources import (
     list_cameras,
 )
 
+from ..file_dialogs import dialogs
 from ..live import LivePipeline, LiveSource, format_stats, open_error_text
 from ..views.controls import DrawWhenShown, SteadyLabel
 from ..views.image_view import ImageView
@@ -307,12 +307,12 @@ class LivePanel(QWidget):
     # ------------------------------------------------------------------ other sources
 
     def open_video_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", str(Path.home()), VIDEO_FILTER)
+        path = dialogs().open_file(self, "Open a video", VIDEO_FILTER)
         if path:
             self.open_video(path)
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", str(Path.home()))
+        path = dialogs().open_folder(self, "Open a folder of images")
         if path:
             self.open_folder(path)
 
@@ -440,8 +440,7 @@ class LivePanel(QWidget):
         if self.live is None or self.live.latest() is None:
             self._error("there is no frame to save yet: start a camera, a video or an image folder")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save the frame", str(Path.home() / "snapshot.png"),
-                                              "PNG image (*.png)")
+        path = dialogs().save_file(self, "Save the frame", "snapshot.png", "PNG image (*.png)")
         if path:
             self.snapshot_to(path)
 

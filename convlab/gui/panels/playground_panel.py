@@ -30,6 +30,7 @@ PADDING_COLOR = "#7c3aed"
 
 class PlaygroundPanel(QWidget):
     outputDrawn = Signal()  # the outputs on screen now show the newest result (or will, when shown)
+    pinned = Signal()  # the learner clicked an output pixel: its explanation is shown
 
     def __init__(self, state, pixel_panel, parent=None):
         super().__init__(parent)
@@ -183,9 +184,15 @@ class PlaygroundPanel(QWidget):
         if e.outside.any():
             v.add_pixels(rr[e.outside], cc[e.outside], color=PADDING_COLOR)
 
+    @property
+    def pinned_pixel(self) -> tuple[int, int, int] | None:
+        """(filter, y, x) of the output pixel the learner clicked, or None."""
+        return self._pinned
+
     def pin(self, y: int, x: int) -> None:
         self._pinned = (self.state.selected, y, x)
         self.explain(y, x, pin=True)
+        self.pinned.emit()
 
     def _hover_left(self) -> None:
         if self._pinned is not None:

@@ -10,7 +10,6 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -30,6 +29,7 @@ from convlab.core.number_text import step_125
 from convlab.core.prediction import prediction
 from convlab.core.settings import TrainSettings, limits
 
+from ..file_dialogs import dialogs
 from ..views.controls import DrawWhenShown, setting_spin, spin_box
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
 
@@ -273,7 +273,7 @@ class TrainingPanel(QWidget):
         self.net.set_settings(path=self.path_edit.text().strip())
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the dataset folder", self.path_edit.text())
+        folder = dialogs().open_folder(self, "Choose the dataset folder")
         if folder:
             self.path_edit.setText(folder)
             self._path_edited()
