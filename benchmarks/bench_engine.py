@@ -14,7 +14,8 @@ step (model, optimiser, data and libraries loaded).
 Single-image latency: the median time of one forward pass of one image (the live view's path) for
 LeNet-5 (classic and ReLU) and the small VGG preset, on ConvLab's fast path and its reference path.
 
-``--reference`` runs ConvLab on its reference path throughout (what the engine did before the fast
+While other programs keep the cores busy (1-minute load above the cores + 1) the engine splits no
+batch, and the 2-thread rows say so. ``--reference`` runs ConvLab on its reference path throughout (what the engine did before the fast
 path). The figures are noisy while other programs use the cores: compare within one run.
 """
 
@@ -182,6 +183,8 @@ def training_table(args) -> None:
             row = f"{threads:>7} {batch:>5} {statistics.median(a):>10,.0f}"
             if theirs:
                 row += f" {statistics.median(b):>14,.0f} {statistics.median(a) / statistics.median(b):>6.2f}"
+            if threads > 1 and engine is not None and engine.contended():
+                row += "  (ConvLab used 1 thread: other programs kept the cores busy)"
             print(row, flush=True)
 
 
