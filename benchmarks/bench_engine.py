@@ -15,8 +15,9 @@ Single-image latency: the median time of one forward pass of one image (the live
 LeNet-5 (classic and ReLU) and the small VGG preset, on ConvLab's fast path and its reference path.
 
 While other programs keep the cores busy (1-minute load above the cores + 1) the engine splits no
-batch, and the 2-thread rows say so. ``--reference`` runs ConvLab on its reference path throughout (what the engine did before the fast
-path). The figures are noisy while other programs use the cores: compare within one run.
+batch, and the 2-thread rows say so. ``--reference`` runs ConvLab on its reference path throughout
+(what the engine did before the fast path). The figures are noisy while other programs use the
+cores: compare within one run.
 """
 
 from __future__ import annotations
