@@ -168,8 +168,8 @@ class NetworkState(QObject):
         settings = to_mapping(t.settings)
         s.train_settings = {k: settings[k] for k in S.DEFAULT_TRAIN}
         s.dataset = {"kind": settings["dataset"], "path": settings["path"], "samples": settings["samples"]}
-        if t.history_steps:
-            s.history_steps = np.asarray(t.history_steps, dtype=np.float64).reshape(-1, 3)
+        if t.history_steps:  # a very long run keeps its curve's shape in the rows a session may hold
+            s.history_steps = S.thin_history(t.history_steps)
         s.history_epochs = [
             {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
              "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "step": step}

@@ -161,7 +161,8 @@ def test_lesson_3_through(qtbot, w):
     assert steps_done(w)[:2] == [True, True]
     learn.set(kernel=5)
     learn.start()
-    qtbot.waitUntil(lambda: not learn.is_running() and learn.result.weight.shape[-1] == 5, timeout=WAIT)
+    qtbot.waitUntil(lambda: not learn.is_running() and learn.result is not None
+                    and learn.result.weight.shape[-1] == 5, timeout=WAIT)
     assert steps_done(w) == [True, True, True]
 
 

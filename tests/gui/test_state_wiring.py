@@ -283,3 +283,34 @@ def test_a_bank_job_that_fails_unexpectedly_is_reported(qtbot, lab_with_worker, 
     with qtbot.waitSignal(lab_with_worker.resultShown, timeout=WAIT):
         lab_with_worker.set_settings("Stride 1", stride=1)
     assert lab_with_worker.result is not None  # the worker is alive
+
+
+def test_a_batch_beyond_the_memory_budget_blocks_training_with_the_numbers(qtbot, net):
+    net.set_input_shape([1, 512, 512])
+    net.set_settings(batch_size=4096)
+    block = net.train_block
+    assert block is not None and block.kind is Block.MEMORY and "GB" in block.text
+    net.set_settings(batch_size=1)
+    assert net.train_block is None or net.train_block.kind is not Block.MEMORY
+
+
+def test_the_spec_json_editor_gets_the_sessions_limits(qtbot, net):
+    steps = net.undo_stack.count()
+    assert "NaN" in net.set_spec_json('{"input": [1, 28, NaN], "layers": []}')
+    assert "500" in net.set_spec_json('{"input": [1, 8, 8], "layers": [' + ",".join(['{"type": "relu"}'] * 600) + "]}")
+    assert "type" in net.set_spec_json('{"input": [1, 8, 8], "layers": [{"type": 3}]}')
+    assert net.undo_stack.count() == steps  # nothing was taken
+
+
+def test_the_spin_box_path_to_a_huge_model_is_marked_and_undo_keeps_working(qtbot, net):
+    """issue 17.1: LeNet-5 at 1x1024x1024 with the first linear layer at 100,000 units: never an
+    exception inside the undo command; the next undo pushes and undoes are safe."""
+    net.set_input_shape([1, 1024, 1024])
+    linear = next(i for i, layer in enumerate(net.layers()) if layer["type"] == "linear")
+    assert net.set_layer_field(linear, "units", 100_000)
+    assert not net.report.ok and net.model is None and "budget" in net.report.error
+    net.load_preset("lenet_relu")
+    assert net.report.ok
+    for _ in range(3):
+        net.undo_stack.undo()
+    assert net.spec["input"] == [1, 28, 28]
