@@ -258,3 +258,27 @@ def test_no_input_yet(qtbot, new_net):
     ov.show()
     qtbot.waitUntil(lambda: not ov.stale, timeout=WAIT)
     assert ov.canvas.message == "no input yet: open an image or choose a validation sample"
+
+
+# ------------------------------------------------------------------------------ the window
+
+def test_the_network_page_shows_the_whole_network_first_and_one_layer_second(qtbot, window):
+    w = window
+    w.show_workspace("network")
+    page = w.center.widget(1)
+    assert page is w.network_tabs and w.center.currentWidget() is page
+    assert [page.tabText(i) for i in range(page.count())] == ["Whole network", "One layer"]
+    assert page.widget(0) is w.overview and page.widget(1).widget() is w.inside_panel
+    assert all(page.tabToolTip(i) for i in range(page.count()))
+    assert page.currentIndex() == 0
+    qtbot.waitUntil(lambda: not w.overview.stale and w.overview.canvas.plan is not None, timeout=WAIT)
+    assert len(w.overview.columns) == len(w.net.report.rows) + 2
+    w.net.select_unit(3, 1, 2, 2)  # a unit chosen in one view is the unit of both
+    assert any(m.color == UNIT_COLOR for m in w.overview.canvas.marks)
+    page.setCurrentIndex(1)
+    assert w.inside_panel.isVisible() and not w.overview.isVisible()
+    assert w.inside_panel.rf_box_item is not None
+    draws = w.overview.draws
+    with qtbot.waitSignal(w.net.activationsChanged, timeout=WAIT):
+        w.net.set_image(image(9))
+    assert w.overview.draws == draws and w.overview.stale  # behind the One layer tab: not drawn

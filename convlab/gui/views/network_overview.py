@@ -23,7 +23,7 @@ from convlab.core.prediction import prediction
 from convlab.core.unit_explain import explain_unit, feeding_channels
 
 from .controls import DrawWhenShown, SteadyLabel, spin_box
-from .overview_canvas import Hit, Mark, OverviewCanvas, OverviewColumn
+from .overview_canvas import Hit, Link, Mark, OverviewCanvas, OverviewColumn
 
 UNIT_COLOR = "#ff8c00"  # the selected unit, and its receptive field on the input
 CLIP_COLOR = "#2ca02c"  # the part of the field inside the image
@@ -228,22 +228,24 @@ class NetworkOverview(QWidget):
         net = self.net
         self.clear_button.setEnabled(net.unit is not None)
         marks: list[Mark] = []
+        links: list[Link] = []
         text = " "
         try:
             if net.unit is not None and self.canvas.columns:
-                marks, text = self._unit_marks()
+                marks, links, text = self._unit_marks()
         except (ValueError, IndexError) as e:
-            marks, text = [], f"the selected unit cannot be shown: {e}"
-        self.canvas.set_marks(marks)
+            marks, links, text = [], [], f"the selected unit cannot be shown: {e}"
+        self.canvas.set_marks(marks, links)
         self.unit_label.setText(text)
         self._show_hover_text()
 
-    def _unit_marks(self) -> tuple[list[Mark], str]:
+    def _unit_marks(self) -> tuple[list[Mark], list[Link], str]:
         net = self.net
         layer, ch, y, x = net.unit
         box, nested = net.unit_boxes()
         rf = net.report.rows[layer].rf
         marks: list[Mark] = []
+        links: list[Link] = []
         own = self.column_of(layer)
         if own is not None:
             c = self.canvas.columns[own]
@@ -256,9 +258,12 @@ class NetworkOverview(QWidget):
             for k in range(1, len(nested) - 1):  # the blocks of layers layer-1 .. 0
                 col = self.column_of(layer - k)
                 if col is not None:
-                    chans = feeds[k]
-                    marks.append(Mark(col, tuple(nested[k]), None if chans is None else tuple(sorted(chans)),
-                                      color=FEED_COLOR, width=1.5))
+                    chans = None if feeds[k] is None else tuple(sorted(feeds[k]))
+                    marks.append(Mark(col, tuple(nested[k]), chans, color=FEED_COLOR, width=1.5))
+                    if k == 1 and own is not None:  # the unit joined to the blocks it reads
+                        links.append(Link(own, ch, (y, x, y + 1, x + 1), col, chans, tuple(nested[1]), FEED_COLOR))
+            if layer == 0 and own is not None and self.canvas.columns[0].kind == "input":
+                links.append(Link(own, ch, (y, x, y + 1, x + 1), 0, None, tuple(nested[1]), FEED_COLOR))
             if self.canvas.columns[0].kind == "input" and box is not None and tuple(nested[-1]) != box.clipped:
                 # the input pixels it depends on, where an image edge inside the network clipped them
                 marks.append(Mark(0, tuple(nested[-1]), color=FEED_COLOR, width=1.5))
@@ -282,7 +287,7 @@ class NetworkOverview(QWidget):
             shown = self.canvas.columns[own].place.shown
             if ch >= shown:
                 text += f"; its {'channel' if not rf.is_global else 'value'} {ch} is not among the {shown} shown"
-        return marks, text
+        return marks, links, text
 
     # ------------------------------------------------------------------ mouse
 
@@ -333,9 +338,5 @@ class NetworkOverview(QWidget):
         self.hover_label.setText(self.hover_text(self._hover) if not self.canvas.message else " ")
 
     def _tip_for(self, hit: Hit) -> str:
-        if not 0 <= hit.column < len(self.canvas.columns):
-            return ""
-        c = self.canvas.columns[hit.column]
-        if c.kind in ("maps", "cells") and hit.kind in ("unit", "title"):
-            return c.tip
-        return c.tip if hit.kind == "title" or c.kind in ("input", "probs") else ""
+        """A column's tooltip: what it shows and, for a layer, its colour scale."""
+        return self.canvas.columns[hit.column].tip if 0 <= hit.column < len(self.canvas.columns) else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
@@ -44,7 +45,8 @@ class OverviewColumn:
     map_hw: tuple[int, int] = (1, 1)
     tip: str = ""  # what the column is (its tooltip)
     image: QImage | None = None
-    pixels: np.ndarray | None = None  # the buffer behind ``image`` (QImage does not copy it)
+    pixels: np.ndarray | None = None  # the colours drawn (gray or RGB uint8, as colorize gives them)
+    native: np.ndarray | None = None  # the same as 32-bit pixels: the buffer behind ``image`` (not copied)
     probabilities: np.ndarray | None = None
     names: list[str] = field(default_factory=list)
     predicted: int = -1
@@ -78,11 +80,31 @@ class Mark:
     frame: bool = False  # also draw the tile's border in this colour
 
 
-def _qimage(pixels: np.ndarray) -> QImage:
-    h, w = pixels.shape[:2]
-    if pixels.ndim == 2:
-        return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format_Grayscale8)
-    return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format_RGB888)
+@dataclass(frozen=True)
+class Link:
+    """Lines from a unit's box on one tile to a block on tiles of an earlier column (the way CNN
+    Explainer joins a unit to the patches it reads): boxes in map coordinates."""
+
+    column: int
+    tile: int  # (a flat cell: its index)
+    box: tuple[int, int, int, int]
+    to_column: int
+    to_tiles: tuple[int, ...] | None  # None: every tile shown
+    to_box: tuple[int, int, int, int]
+    color: str = "#00a0a0"
+
+
+def _native(pixels: np.ndarray) -> np.ndarray:
+    """Gray (H, W) or RGB (H, W, 3) uint8 as the raster painter's own 32-bit pixels (B, G, R, 255 in
+    memory: QImage.Format_RGB32), so a paint scales them without converting the picture first (it
+    would, for every tile drawn from it)."""
+    code = cv2.COLOR_GRAY2BGRA if pixels.ndim == 2 else cv2.COLOR_RGB2BGRA
+    return cv2.cvtColor(np.ascontiguousarray(pixels), code)
+
+
+def _qimage(bgra: np.ndarray) -> QImage:
+    h, w = bgra.shape[:2]
+    return QImage(bgra.data, w, h, bgra.strides[0], QImage.Format_RGB32)
 
 
 class OverviewCanvas(QWidget):
@@ -98,6 +120,7 @@ class OverviewCanvas(QWidget):
         self.columns: list[OverviewColumn] = []
         self.plan: OverviewPlan | None = None
         self.marks: list[Mark] = []
+        self.links: list[Link] = []
         self.hover: Hit | None = None
         self.message = ""
         self.most_maps = 16
@@ -214,10 +237,12 @@ class OverviewCanvas(QWidget):
 
     def _set_pixels(self, column: OverviewColumn, pixels: np.ndarray) -> None:
         column.pixels = pixels
-        column.image = _qimage(pixels)
+        column.native = _native(pixels)
+        column.image = _qimage(column.native)
 
-    def set_marks(self, marks: list[Mark]) -> None:
+    def set_marks(self, marks: list[Mark], links: list[Link] | None = None) -> None:
         self.marks = marks
+        self.links = links or []
         self.update()
 
     # ------------------------------------------------------------------ geometry
@@ -321,6 +346,8 @@ class OverviewCanvas(QWidget):
             return
         for i, c in enumerate(self.columns):
             self._paint_column(painter, i, c)
+        for link in self.links:
+            self._paint_link(painter, link)
         for mark in self.marks:
             self._paint_mark(painter, mark)
         if self.hover is not None:
@@ -403,6 +430,32 @@ class OverviewCanvas(QWidget):
             if mark.frame:
                 painter.drawRect(self.tile_rect(mark.column, k).adjusted(-1, -1, 1, 1))
             painter.drawRect(self._map_rect(mark.column, k, mark.box))
+
+    def _shown_rect(self, column: int, tile: int, box) -> QRectF | None:
+        """A box on a tile (or a flat cell) on screen, None when that tile or cell is not shown."""
+        c = self.columns[column] if 0 <= column < len(self.columns) else None
+        if c is None or c.place is None or not 0 <= tile < c.place.shown:
+            return None
+        if c.kind == "cells":
+            return QRectF(*cell_rect(c.place, tile))
+        return self._map_rect(column, tile, box) if c.kind in ("input", "maps") else None
+
+    def _paint_link(self, painter: QPainter, link: Link) -> None:
+        start = self._shown_rect(link.column, link.tile, link.box)
+        target = self.columns[link.to_column] if 0 <= link.to_column < len(self.columns) else None
+        if start is None or target is None or target.place is None:
+            return
+        colour = QColor(link.color)
+        colour.setAlpha(110)
+        painter.setPen(QPen(colour, 1))
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        a = QPointF(start.left(), start.center().y())
+        tiles = range(target.place.shown) if link.to_tiles is None else link.to_tiles
+        for k in tiles:
+            end = self._shown_rect(link.to_column, k, link.to_box)
+            if end is not None:
+                painter.drawLine(a, QPointF(end.right(), end.center().y()))
+        painter.setRenderHint(QPainter.Antialiasing, False)
 
     def _paint_hover(self, painter: QPainter, hit: Hit) -> None:
         c = self.columns[hit.column] if 0 <= hit.column < len(self.columns) else None

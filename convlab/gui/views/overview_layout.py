@@ -133,8 +133,17 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
             if fits:
                 side, cap, chosen = s, fits[0], True
                 break
+    input_side = _input_side(side, body)
     widths = [_width(s, side, body, cap, most_maps) for s in specs]
     needed = sum(widths) + COLUMN_GAP * max(len(specs) - 1, 0) + 2 * MARGIN
+    for i, s in enumerate(specs):  # spare width first makes the input bigger (its field is drawn there)
+        if s.kind == "input" and width > needed:
+            th, tw = _tile_hw(_input_side(side, body), s.map_hw)
+            grown = min(body / th, INPUT_MAX / max(th, tw), 1 + 0.5 * (width - needed) / tw)
+            if grown > 1:
+                input_side = max(th, tw) * grown
+                widths[i] = max(tw * grown, s.title_width)
+                needed += widths[i] - max(tw, s.title_width)
     gap, x = float(COLUMN_GAP), float(MARGIN)
     spare = width - needed
     if spare > 0 and len(specs) > 1:
@@ -143,7 +152,7 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
     places = []
     for spec, w in zip(specs, widths, strict=True):
         place = ColumnPlace(x=x, width=w)
-        _fill(place, spec, side, top, body, cap, most_maps)
+        _fill(place, spec, input_side if spec.kind == "input" else side, top, body, cap, most_maps)
         places.append(place)
         x += w + gap
     return OverviewPlan(places, float(side), needed, top, body)
@@ -152,8 +161,8 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
 def _fill(place: ColumnPlace, spec: ColumnSpec, side: float, top: float, body: float, cap: int,
           most: int) -> None:
     """The content of one column, centred in it and in the body's height."""
-    if spec.kind == "input":
-        th, tw = _tile_hw(_input_side(side, body), spec.map_hw)
+    if spec.kind == "input":  # (``side`` is the input's own)
+        th, tw = _tile_hw(side, spec.map_hw)
         y = top + (body - th) / 2
         place.tiles = [(place.x + (place.width - tw) / 2, y, tw, th)]
         place.shown, place.content_bottom = 1, y + th
