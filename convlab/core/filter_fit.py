@@ -4,6 +4,12 @@ no single linear filter can make.
 
     result = fit_filter(inputs, targets, kernel=3)      # inputs (N, C, H, W), targets (N, K, H', W')
     result.weight, result.bias, result.losses            # (K, C, F, F), (K,), one loss per step
+    result.diverged                                      # "" or why the run was stopped
+
+Both gradient-descent fits stop a run that diverges - a loss or weight that is no longer finite,
+or a loss that explodes while staying finite - with the rule of :mod:`convlab.core.divergence`
+(the same guard as model training), and give back the weights that reached the lowest smoothed
+loss, with ``diverged`` saying what happened.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import functional as F
+from .divergence import DivergenceGuard
 from .losses import mse
 from .optim import make_optimizer
 
@@ -23,6 +30,7 @@ class FitResult:
     bias: np.ndarray  # (K,)
     losses: list[float] = field(default_factory=list)
     stopped: bool = False  # the callback ended the run early
+    diverged: str = ""  # why the run was stopped as diverging ("" if it was not); the best weights are kept
 
     @property
     def final_loss(self) -> float:
@@ -92,7 +100,8 @@ def fit_filter(inputs, targets, kernel=3, filters=1, stride=1, padding=0, dilati
 
     ``callback(step, loss, weight)`` is called after every step (weight is a copy, on the
     inputs' own scale); returning False stops the run. ``whiten`` learns on channel-whitened
-    inputs (see _Whitening): the same answer, much sooner.
+    inputs (see _Whitening): the same answer, much sooner. A diverging run stops early with
+    ``result.diverged`` set and the weights of its lowest smoothed loss.
     """
     x, t = _check(inputs, targets, kernel, filters, stride, padding, dilation)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -112,12 +121,24 @@ def fit_filter(inputs, targets, kernel=3, filters=1, stride=1, padding=0, dilati
     }
     opt = make_optimizer(optimizer, params, lr=lr)
     result = FitResult(params["weight"], params["bias"])
+    guard = DivergenceGuard()
+    best: dict[str, np.ndarray] | None = None
     for step in range(1, steps + 1):
-        out, cache = F.conv2d_forward(xw, params["weight"], params["bias"], stride, 0, dilation)
-        loss, dout = mse(out, t)
-        _, dw, db = F.conv2d_backward(dout, params["weight"], cache, need_input_grad=False)
-        opt.step({"weight": dw, "bias": db})
+        before = {k: v.copy() for k, v in params.items()}
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is handled below
+            out, cache = F.conv2d_forward(xw, params["weight"], params["bias"], stride, 0, dilation)
+            loss, dout = mse(out, t)
+            _, dw, db = F.conv2d_backward(dout, params["weight"], cache, need_input_grad=False)
+            opt.step({"weight": dw, "bias": db})
         result.losses.append(loss)
+        reason = guard.observe(loss, params.values())
+        if guard.improved:
+            best = before
+        if reason:
+            for k, v in (best or before).items():
+                params[k][...] = v
+            result.diverged = _diverged_text(step, reason, guard, best is not None, lr)
+            break
         if callback is not None:
             w_now, _ = on_input_scale(params["weight"], params["bias"])
             if callback(step, loss, w_now.astype(np.float32)) is False:
@@ -149,11 +170,18 @@ def least_squares_filter(inputs, targets, kernel=3, stride=1, padding=0, dilatio
     return FitResult(weight.astype(np.float32), bias.astype(np.float32), [loss])
 
 
+def _diverged_text(step: int, reason: str, guard: DivergenceGuard, have_best: bool, lr: float) -> str:
+    kept = guard.best_step - 1 if have_best else step - 1
+    return (f"learning diverged at step {step}: {reason}. The weights after step {kept} (the lowest smoothed "
+            f"loss) are kept. Try a smaller learning rate (now {lr:g}).")
+
+
 @dataclass
 class TwoLayerResult:
     model: object  # a Sequential: conv - ReLU - conv
     losses: list[float] = field(default_factory=list)
     stopped: bool = False
+    diverged: str = ""  # why the run was stopped as diverging ("" if it was not); the best weights are kept
 
 
 def fit_two_layer(inputs, targets, kernel=3, hidden=8, steps=500, lr=0.01, seed=None, callback=None) -> TwoLayerResult:
@@ -172,14 +200,27 @@ def fit_two_layer(inputs, targets, kernel=3, hidden=8, steps=500, lr=0.01, seed=
         {"type": "conv2d", "filters": hidden, "kernel": kernel, "padding": pad}, {"type": "relu"},
         {"type": "conv2d", "filters": t.shape[1], "kernel": kernel, "padding": pad}]}
     model = Sequential.from_spec(spec, seed=seed, dtype=np.float64)
-    opt = make_optimizer("adam", model.parameters(), lr=lr)
+    params = model.parameters()
+    opt = make_optimizer("adam", params, lr=lr)
     result = TwoLayerResult(model)
+    guard = DivergenceGuard()
+    best: dict[str, np.ndarray] | None = None
     for step in range(1, steps + 1):
-        out = model.forward(x, training=True)
-        loss, dout = mse(out, t)
-        model.backward(dout, need_input_grad=False)
-        opt.step(model.gradients())
+        before = model.state_dict()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is handled below
+            out = model.forward(x, training=True)
+            loss, dout = mse(out, t)
+            model.backward(dout, need_input_grad=False)
+            opt.step(model.gradients())
         result.losses.append(loss)
+        reason = guard.observe(loss, params.values())
+        if guard.improved:
+            best = before
+        if reason:
+            for k, v in (best or before).items():
+                params[k][...] = v
+            result.diverged = _diverged_text(step, reason, guard, best is not None, lr)
+            break
         if callback is not None and callback(step, loss, None) is False:
             result.stopped = True
             break

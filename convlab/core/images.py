@@ -7,11 +7,22 @@ Everything here works on plain numpy arrays in **RGB** channel order
 * colour images are ``(H, W, 3)`` uint8 RGB,
 * images with transparency are ``(H, W, 4)`` uint8 RGBA.
 
-Decoding is defensive: the pixel count is checked from the file header
-before any pixel memory is allocated (PNG, JPEG, BMP, WebP), so a tiny file
-claiming to be 100000 x 100000 pixels is rejected instead of exhausting
-memory.  Every problem is reported as :class:`ImageError` with a message
-that names the image.
+Decoding is defensive. Before ``cv2.imdecode`` sees a byte, the format is identified by content
+(never by the file name) and its header is read by :mod:`convlab.core.image_headers`, for every
+format OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP, GIF, PBM/PGM/PPM, PAM, PFM, Radiance HDR, Sun
+raster, JPEG 2000, OpenEXR); formats that cannot be sized first are refused. The pixel count and
+the memory the decode needs are checked against limits, so a tiny file claiming to be 100000 x
+100000 pixels is rejected before any pixel memory exists. Files are opened only if they are
+regular files (a FIFO called ``photo.png`` does not block), their size is checked before they are
+read, and :func:`image_info` reads only the header. Every problem is an :class:`ImageError`
+whose message names the image.
+
+For the GUI, decoding off its thread::
+
+    info = image_info(path)     # cheap: format, size, channels, bit depth, bytes a decode needs
+    if info.big:                # more than BIG_DECODE_BYTES: decode in a worker, with a progress
+        ...                     # indicator; read_image(path) is a plain function
+    image = read_image(path)
 
 EXIF orientation tags are ignored: pixels are returned as stored.
 """
@@ -19,15 +30,21 @@ EXIF orientation tags are ignored: pixels are returned as stored.
 from __future__ import annotations
 
 import os
-import struct
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .image_headers import Blob, HeaderError, ImageHeader, read_header
+from .regular_files import FileRefused, open_regular
+from .sizes import format_bytes
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "image_file_filter",
     "ImageError",
+    "ImageInfo",
+    "image_info",
     "decode_image",
     "read_image",
     "to_gray",
@@ -35,10 +52,28 @@ __all__ = [
     "downscale_to_fit",
     "encode_png",
     "colorize",
+    "DEFAULT_MAX_PIXELS",
+    "MAX_DECODE_BYTES",
+    "check_limits",
+    "MAX_IMAGE_FILE_BYTES",
+    "BIG_DECODE_BYTES",
 ]
 
+# Limits (module constants, read at call time, so a test can lower them).
 DEFAULT_MAX_PIXELS = 50_000_000
-#: the file suffixes ConvLab offers for images (file dialogs, image folders, datasets)
+#: the most memory one decode may need (the decoder's array and buffers and the 8-bit result):
+#: a 50-megapixel 16-bit RGBA PNG needs 0.8 GB, a 50-megapixel float TIFF 1.1 GB
+MAX_DECODE_BYTES = 2_000_000_000
+#: the largest image file read (a 50-megapixel uncompressed 16-bit RGBA TIFF is 400 MB)
+MAX_IMAGE_FILE_BYTES = 1_000_000_000
+#: a decoder's array of more than this many bytes takes long enough to make (a tenth of a second
+#: and more: 0.8 s for a 3000 x 3000 16-bit RGBA PNG, 7.5 s for 7000 x 7000) that the GUI should
+#: decode it in a worker with a progress indicator: see ImageInfo.big. A 12-megapixel RGB photo
+#: (36 MB, under 0.1 s) is not big.
+BIG_DECODE_BYTES = 40_000_000
+
+#: the file suffixes ConvLab offers for images (file dialogs, image folders, datasets); the
+#: content decides the format when a file is read (image_headers), not the suffix
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -47,113 +82,135 @@ def image_file_filter(extra: str = "") -> str:
     patterns = " ".join(f"*{s}" for s in IMAGE_SUFFIXES)
     return (extra + ";;" if extra else "") + f"Images ({patterns});;All files (*)"
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
 
 class ImageError(ValueError):
     """An image could not be read, decoded or is unreasonably large."""
 
 
-# ---------------------------------------------------------------------------
-# Header sniffing (cheap size checks before decoding)
-# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageInfo:
+    """What decoding an image will give and cost, read from its header alone (:func:`image_info`).
 
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    if data[:8] != _PNG_SIGNATURE or len(data) < 24 or data[12:16] != b"IHDR":
-        return None
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
+    ``channels`` is what :func:`decode_image` returns (1 gray, 3 RGB, 4 RGBA); ``bit_depth`` the
+    bits per sample as decoded (8, 16, 32 or 64; ``floating`` for float samples, which are scaled
+    to 8 bit); ``file_bytes`` the encoded size; ``decoded_bytes`` the size of the array OpenCV
+    decodes into; ``peak_bytes`` an upper estimate of the memory the whole decode needs at its
+    peak (that array, the decoder's own buffers and the 8-bit RGB result), which MAX_DECODE_BYTES
+    bounds.
+    """
 
+    format: str
+    width: int
+    height: int
+    channels: int
+    bit_depth: int
+    floating: bool
+    file_bytes: int
+    decoded_bytes: int
+    peak_bytes: int
 
-def _bmp_size(data: bytes) -> tuple[int, int] | None:
-    if data[:2] != b"BM" or len(data) < 26:
-        return None
-    (header_size,) = struct.unpack("<I", data[14:18])
-    if header_size == 12:  # old OS/2 BITMAPCOREHEADER: 16-bit sizes
-        width, height = struct.unpack("<HH", data[18:22])
-    else:
-        width, height = struct.unpack("<ii", data[18:26])
-    return abs(width), abs(height)  # negative height means top-down rows
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
 
+    @property
+    def big(self) -> bool:
+        """True when decoding should run off the GUI thread (more than BIG_DECODE_BYTES)."""
+        return self.decoded_bytes > BIG_DECODE_BYTES
 
-# JPEG start-of-frame markers carry the image size (C4, C8, CC are not SOFs).
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    if data[:2] != b"\xff\xd8":
-        return None
-    pos = 2
-    for _ in range(10_000):  # real files reach the frame header much sooner
-        if pos + 4 > len(data):
-            return None
-        if data[pos] != 0xFF:
-            return None  # not at a marker: leave it to the decoder
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD9:  # markers without payload
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-        if marker in _JPEG_SOF:
-            if pos + 9 > len(data):
-                return None
-            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
-            return width, height
-        pos += 2 + length
-    return None
+    def __str__(self) -> str:
+        kind = "float" if self.floating else "bit"
+        return (f"{self.format}, {self.width} x {self.height}, {self.channels} channel"
+                f"{'s' if self.channels != 1 else ''} of {self.bit_depth}-{kind} samples")
 
 
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        return None
-    chunk = data[12:16]
-    if chunk == b"VP8X":  # extended format: 24-bit (size - 1) values
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    if chunk == b"VP8L":  # lossless: two 14-bit (size - 1) values
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 ":  # lossy: two 14-bit sizes after the frame tag
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    return None
+def _info(header: ImageHeader, file_bytes: int) -> ImageInfo:
+    result = header.pixels * header.channels  # the uint8 image decode_image returns
+    peak = header.decoded_bytes + header.work_bytes
+    if header.bits != 8:
+        peak += result  # the 8-bit copy
+    if header.channels > 1:
+        peak += result  # BGR -> RGB
+    return ImageInfo(header.format, header.width, header.height, header.channels, header.bits,
+                     header.floating, file_bytes, header.decoded_bytes, peak)
 
 
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) announced by the file header, or None if unknown."""
-    for sniff in (_png_size, _jpeg_size, _bmp_size, _webp_size):
-        size = sniff(data)
-        if size is not None:
-            return size
-    return None
+def _read_info(blob: Blob, name: str) -> ImageInfo:
+    if blob.size == 0:
+        raise ImageError(f"{name} is empty")
+    try:
+        return _info(read_header(blob), blob.size)
+    except HeaderError as exc:
+        raise ImageError(f"{name} {exc}") from exc
+    except OSError as exc:
+        raise ImageError(f"could not read {name}: {exc.strerror or exc}") from exc
 
 
-def _check_pixel_count(width: int, height: int, max_pixels: int, name: str) -> None:
+def _name_of(path: str | os.PathLike) -> str:
+    return os.path.basename(os.fspath(path)) or os.fspath(path)
+
+
+def _open(path: str | os.PathLike, name: str):
+    try:
+        return open_regular(path, max_bytes=MAX_IMAGE_FILE_BYTES)
+    except FileRefused as exc:
+        raise ImageError(f"{name} {exc}") from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ImageError(f"could not read {name}: {reason}") from exc
+
+
+def image_info(source: bytes | str | os.PathLike, *, name: str | None = None) -> ImageInfo:
+    """Format, size, channels, bit depth and decode memory of an image, from its header alone.
+
+    ``source`` is the encoded bytes or a path (a regular file; only the header is read, at most a
+    few kilobytes for most formats). Raises :class:`ImageError` for a file that is not an image
+    ConvLab reads, a damaged header, a FIFO or device, or a file over MAX_IMAGE_FILE_BYTES. The
+    size limits are not applied here: :func:`decode_image` and :func:`read_image` apply them.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _read_info(Blob.of_bytes(bytes(source)), name or "image")
+    name = name or _name_of(source)
+    with _open(source, name) as f:
+        return _read_info(Blob.of_file(f, os.fstat(f.fileno()).st_size), name)
+
+
+def _check_limits(info: ImageInfo, max_pixels: int, max_bytes: int, name: str) -> None:
+    width, height = info.width, info.height
     if width * height > max_pixels:
         raise ImageError(
             f"{name} is {width} x {height} pixels "
             f"({width * height / 1e6:.1f} megapixels), more than the limit of "
             f"{max_pixels / 1e6:g} megapixels"
         )
+    if info.peak_bytes > max_bytes:
+        raise ImageError(f"{name} ({info}) needs about {format_bytes(info.peak_bytes)} to decode, more than "
+                         f"the limit of {format_bytes(max_bytes)}")
 
 
 # ---------------------------------------------------------------------------
 # Decoding
 # ---------------------------------------------------------------------------
 
+def check_limits(info: ImageInfo, name: str = "the image") -> None:
+    """ImageError when decoding ``info``'s image would pass the pixel or memory limits (what
+    read_image would refuse), so a caller can refuse before handing the decode to a thread."""
+    _check_limits(info, DEFAULT_MAX_PIXELS, MAX_DECODE_BYTES, name)
+
+
 def _to_uint8(img: np.ndarray, name: str) -> np.ndarray:
+    """8-bit samples, with no temporary larger than the image itself."""
     if img.dtype == np.uint8:
         return img
     if img.dtype == np.uint16:
-        # round(v / 257) maps 0..65535 exactly onto 0..255
-        return ((img.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        # round(v / 257) maps 0..65535 exactly onto 0..255 (v / 257 is never halfway)
+        return cv2.convertScaleAbs(img, alpha=1 / 257)
     if img.dtype in (np.float32, np.float64):
-        scaled = np.clip(np.nan_to_num(img), 0.0, 1.0) * 255.0 + 0.5
-        return scaled.astype(np.uint8)
+        np.nan_to_num(img, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(img, 0.0, 1.0, out=img)
+        img *= 255.0
+        img += 0.5
+        return img.astype(np.uint8)
     raise ImageError(f"{name} uses an unsupported pixel type ({img.dtype})")
 
 
@@ -172,49 +229,59 @@ def _to_rgb_order(img: np.ndarray, name: str) -> np.ndarray:
 
 
 def decode_image(
-    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+    data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None, name: str = "image"
 ) -> np.ndarray:
     """Decode encoded image bytes to a uint8 gray, RGB or RGBA array.
 
-    16-bit images are scaled to 8 bit; float images are clipped to [0, 1]
-    and scaled to 0..255.  Raises :class:`ImageError` for empty, unreadable
-    or oversized images.
+    The header is read first (:func:`image_info`) and the image refused, before any decoding,
+    when it has more than ``max_pixels`` pixels (default DEFAULT_MAX_PIXELS) or needs more than
+    ``max_bytes`` (default MAX_DECODE_BYTES). 16-bit images are scaled to 8 bit; float images are
+    clipped to [0, 1] and scaled to 0..255. Raises :class:`ImageError` for empty, unreadable,
+    unsupported or oversized images. A plain function: safe to call from a worker thread.
     """
-    if not data:
-        raise ImageError(f"{name} is empty")
-    size = _header_size(data)
-    if size is not None:
-        _check_pixel_count(size[0], size[1], max_pixels, name)
+    max_pixels = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    max_bytes = MAX_DECODE_BYTES if max_bytes is None else max_bytes
+    data = bytes(data)
+    info = _read_info(Blob.of_bytes(data), name)
+    _check_limits(info, max_pixels, max_bytes, name)
     try:
         img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
     if img is None or img.size == 0:
-        if size is not None:  # the header was readable: the rest of the file is not
-            raise ImageError(
-                f"{name} starts like a {size[0]}x{size[1]} image but cannot be decoded: "
-                "the file is truncated or damaged"
-            )
         raise ImageError(
-            f"{name} is not an image ConvLab can read (PNG, JPEG, BMP, TIFF, WebP)"
+            f"{name} starts like a {info.width}x{info.height} image ({info.format}) but cannot be decoded: "
+            "the file is truncated or damaged"
         )
-    _check_pixel_count(img.shape[1], img.shape[0], max_pixels, name)
+    if img.shape[:2] != (info.height, info.width):
+        raise ImageError(f"{name} decoded to {img.shape[1]} x {img.shape[0]} pixels but its header says "
+                         f"{info.width} x {info.height}; the file is damaged")
     return _to_rgb_order(_to_uint8(img, name), name)
 
 
 def read_image(path: str | os.PathLike, **kwargs) -> np.ndarray:
     """Read and decode an image file (any file name, including non-ASCII).
 
-    Keyword arguments are passed to :func:`decode_image`; ``name`` defaults
-    to the file name.
+    The file must be a regular file of at most MAX_IMAGE_FILE_BYTES; its header is read and the
+    limits checked before the rest of the file is. Keyword arguments are passed to
+    :func:`decode_image`; ``name`` defaults to the file name. A plain function: the GUI may run it
+    in a worker for images whose :func:`image_info` is ``big``.
     """
-    kwargs.setdefault("name", os.path.basename(os.fspath(path)) or os.fspath(path))
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ImageError(f"could not read {kwargs['name']}: {reason}") from exc
+    name = kwargs.setdefault("name", _name_of(path))
+    with _open(path, name) as f:
+        size = os.fstat(f.fileno()).st_size
+        info = _read_info(Blob.of_file(f, size), name)
+        max_pixels = kwargs.get("max_pixels")
+        max_bytes = kwargs.get("max_bytes")
+        _check_limits(info, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels,
+                      MAX_DECODE_BYTES if max_bytes is None else max_bytes, name)
+        try:
+            f.seek(0)
+            data = f.read(size + 1)
+        except OSError as exc:
+            raise ImageError(f"could not read {name}: {exc.strerror or exc}") from exc
+    if len(data) != size:
+        raise ImageError(f"{name} changed while it was read ({size:,} bytes, then {len(data):,})")
     return decode_image(data, **kwargs)
 
 

@@ -236,6 +236,48 @@ def preset(key: str) -> KernelPreset:
         raise ValueError(f"no kernel preset {key!r} (known: {', '.join(KERNEL_PRESETS)})") from None
 
 
+# --------------------------------------------------------------------------- names in a bank
+
+CUSTOM = "custom"
+"""The name of a filter the learner made or edited."""
+
+_CROPPED = re.compile(r"^custom \(was (.+)\)$")
+
+
+def filter_label(name: str) -> str:
+    """How a filter's name in a bank (a preset key or a free name) is shown: "Sobel x (vertical edges)"."""
+    p = KERNEL_PRESETS.get(name)
+    return p.name if p is not None else name
+
+
+def short_label(name: str) -> str:
+    """The label without its trailing remark in parentheses: "Sobel x", "Gaussian blur 5x5"."""
+    label = filter_label(name)
+    if label.endswith(")") and " (" in label:
+        label = label[: label.rindex(" (")]
+    return label
+
+
+def cropped_name(name: str) -> str:
+    """The name of a filter after a crop cut off some of its weights: "custom (was Sobel x)".
+    A custom filter stays what it is called."""
+    if name == CUSTOM or _CROPPED.match(name):
+        return name
+    return f"{CUSTOM} (was {short_label(name)})"
+
+
+def filter_help(name: str) -> str:
+    """A one-line explanation of a filter with this name (a tooltip)."""
+    p = KERNEL_PRESETS.get(name)
+    if p is not None:
+        return p.explanation
+    m = _CROPPED.match(name)
+    if m:
+        return (f"Made from {m.group(1)}: a smaller kernel size cut off some of its weights, so it no longer "
+                "computes the same thing. Edit the numbers below, or pick a preset.")
+    return "Custom: a kernel you made or edited. Edit the numbers below, or pick a preset."
+
+
 # --------------------------------------------------------------------------- editor helpers
 
 

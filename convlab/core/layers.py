@@ -4,18 +4,38 @@ A layer is made from its spec dict (``{"type": "conv2d", "filters": 6, "kernel":
 its position in the model and the shape it receives, so it can check its settings and
 say exactly what is wrong (``SpecError``) before any array is touched.
 
-Shapes exclude the batch axis: spatial ``(C, H, W)`` or flat ``(F,)``.
+Shapes exclude the batch axis: spatial ``(C, H, W)`` or flat ``(F,)``. Shape arithmetic is done
+in Python ints (nothing wraps around), every count is at most MAX_COUNT, and a layer whose
+weights or whose output for one sample need more than the memory budget
+(:data:`convlab.core.memory.MEMORY_BUDGET`) is a SpecError before its weights are allocated.
+Each layer also reports the memory it needs per sample (output, cache, scratch) for
+:mod:`convlab.core.memory`.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
+import reprlib
 from typing import Any, NoReturn
 
 import numpy as np
 
 from . import functional as F
+from . import memory
+from .sizes import format_bytes
+
+#: the largest value of any count in a spec (filters, units, kernel, stride, padding, dilation, sizes)
+MAX_COUNT = 2**31 - 1
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 3, 40, 40, 40
+
+
+def shown(v: Any) -> str:
+    """A value as a message shows it: short, however long or deeply nested the value is."""
+    return _SHOWN.repr(v)
 
 
 class SpecError(ValueError):
@@ -38,22 +58,24 @@ class _Fields:
     def __init__(self, where: str, entry: dict, allowed: tuple[str, ...]):
         self.where = where
         self.entry = entry
-        unknown = sorted(set(entry) - set(allowed) - {"type"})
+        unknown = sorted((k for k in entry if k not in allowed and k != "type"), key=repr)
         if unknown:
             takes = ", ".join(allowed) if allowed else "no settings"
-            raise SpecError(f"{where}: unknown field {unknown[0]!r} ({entry['type']} takes {takes})")
+            raise SpecError(f"{where}: unknown field {shown(unknown[0])} ({entry['type']} takes {takes})")
 
     def fail(self, field: str, text: str) -> NoReturn:
         raise SpecError(f"{self.where}: {field} {text}")
 
     def _whole(self, field: str, v: Any, minimum: int) -> int:
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or (
-            isinstance(v, float) and (not np.isfinite(v) or v != int(v))
+            not isinstance(v, numbers.Integral) and (not math.isfinite(v) or v != math.floor(v))
         ):
-            self.fail(field, f"must be a whole number, got {v!r}")
+            self.fail(field, f"must be a whole number, got {shown(v)}")
         v = int(v)  # type: ignore[call-overload]  # the stubs give numbers.Real no __int__
         if v < minimum:
-            self.fail(field, f"must be at least {minimum}, got {v}")
+            self.fail(field, f"must be at least {minimum}, got {shown(v)}")
+        if v > MAX_COUNT:
+            self.fail(field, f"must be at most {MAX_COUNT:,}, got {shown(v)}")
         return v
 
     def int(self, field: str, default=None, minimum: int = 1) -> int:
@@ -68,31 +90,34 @@ class _Fields:
             self.fail(field, "is required")
         if isinstance(v, (list, tuple)):
             if len(v) != 2:
-                self.fail(field, f"must be one number or a pair [h, w], got {list(v)!r}")
+                self.fail(field, f"must be one number or a pair [h, w], got {shown(list(v))}")
             return self._whole(field, v[0], minimum), self._whole(field, v[1], minimum)
         n = self._whole(field, v, minimum)
         return n, n
 
     def float(self, field: str, default: float, lo: float, hi: float, hi_open=False) -> float:
         v: Any = self.entry.get(field, default)
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(float(v)):
-            self.fail(field, f"must be a number, got {v!r}")
-        fv = float(v)
+        try:
+            fv = float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else math.nan
+        except OverflowError:  # an int beyond any float
+            fv = math.inf
+        if not math.isfinite(fv):
+            self.fail(field, f"must be a finite number, got {shown(v)}")
         if fv < lo or fv > hi or (hi_open and fv == hi):
             bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
-            self.fail(field, f"must lie in {bound}, got {v}")
+            self.fail(field, f"must lie in {bound}, got {shown(v)}")
         return fv
 
     def bool(self, field: str, default: bool) -> bool:
         v = self.entry.get(field, default)
         if not isinstance(v, bool):
-            self.fail(field, f"must be true or false, got {v!r}")
+            self.fail(field, f"must be true or false, got {shown(v)}")
         return v
 
     def choice(self, field: str, default: str, options: tuple[str, ...]) -> str:
         v = self.entry.get(field, default)
-        if v not in options:
-            self.fail(field, f"must be one of {', '.join(options)}, got {v!r}")
+        if not isinstance(v, str) or v not in options:
+            self.fail(field, f"must be one of {', '.join(options)}, got {shown(v)}")
         return v
 
 
@@ -105,6 +130,10 @@ def _shape_text(shape) -> str:
     return "x".join(str(s) for s in shape)
 
 
+def _count_text(shape) -> str:
+    return " x ".join(f"{s:,}" for s in shape)
+
+
 # --------------------------------------------------------------------------- base
 
 
@@ -114,16 +143,60 @@ class Layer:
     type = "layer"
     fields: tuple[str, ...] = ()
 
-    def __init__(self, entry: dict, index: int, in_shape: tuple, dtype=np.float32):
+    def __init__(self, entry: dict, index: int, in_shape: tuple, dtype=np.float32, allocate: bool = True):
         self.index = index
         self.where = f"layer {index} ({self.type})"
-        self.in_shape = tuple(in_shape)
+        self.in_shape = tuple(int(v) for v in in_shape)
         self.dtype = np.dtype(dtype)
+        self.param_shapes: dict[str, tuple[int, ...]] = {}  # set by configure(), before any allocation
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self._cache = None
         self.configure(_Fields(self.where, entry, self.fields))
-        self.out_shape = self.infer_shape()
+        self.out_shape = tuple(int(v) for v in self.infer_shape())
+        self._check_budget()
+        if allocate:
+            self.allocate()
+
+    def allocate(self) -> None:
+        """Create the (zero) parameter arrays; init_params() fills them."""
+        self.params = {k: np.zeros(shape, dtype=self.dtype) for k, shape in self.param_shapes.items()}
+
+    def _check_budget(self) -> None:
+        budget = memory.MEMORY_BUDGET
+        weights = self.param_bytes()
+        if weights > budget:
+            shape = self.param_shapes.get("weight") or next(iter(self.param_shapes.values()))
+            raise SpecError(f"{self.where}: {_count_text(shape)} weights need {format_bytes(weights)}, "
+                            f"more than {memory.budget_text()}")
+        output = math.prod(self.out_shape) * self.itemsize()
+        if output > budget:
+            raise SpecError(f"{self.where}: its {_count_text(self.out_shape)} output needs {format_bytes(output)} "
+                            f"for one sample, more than {memory.budget_text()}")
+        one = weights + self.output_bytes() + self.cache_bytes() + self.work_bytes()
+        if one > budget:
+            raise SpecError(f"{self.where}: one sample needs {format_bytes(one)} in this layer (its weights, "
+                            f"output, what it keeps for the backward pass and its scratch space), more than "
+                            f"{memory.budget_text()}")
+
+    # memory, per sample (bytes): see convlab.core.memory
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    def param_bytes(self) -> int:
+        return sum(math.prod(shape) for shape in self.param_shapes.values()) * self.itemsize()
+
+    def output_bytes(self) -> int:
+        """The output of one sample (a view of the input counts nothing)."""
+        return math.prod(self.out_shape) * self.itemsize()
+
+    def cache_bytes(self) -> int:
+        """What forward keeps for backward, per sample, besides the output."""
+        return 0
+
+    def work_bytes(self) -> int:
+        """The largest temporaries of forward or backward, per sample."""
+        return 2 * math.prod(self.out_shape) * self.itemsize()
 
     # subclasses override these
     def configure(self, f: _Fields) -> None:
@@ -179,9 +252,9 @@ class Conv2d(Layer):
         self.use_bias = f.bool("bias", True)
         self._need_spatial()
         c = self.in_shape[0]
-        self.params["weight"] = np.zeros((self.filters, c) + self.kernel, dtype=self.dtype)
+        self.param_shapes["weight"] = (self.filters, c) + self.kernel
         if self.use_bias:
-            self.params["bias"] = np.zeros((self.filters,), dtype=self.dtype)
+            self.param_shapes["bias"] = (self.filters,)
 
     def axis_math(self):
         _, h, w = self.in_shape
@@ -189,6 +262,22 @@ class Conv2d(Layer):
             F.OutputSize(h, self.kernel[0], self.stride[0], self.padding[0], self.dilation[0]),
             F.OutputSize(w, self.kernel[1], self.stride[1], self.padding[1], self.dilation[1]),
         ]
+
+    def _columns(self) -> int:
+        """im2col values per sample: C x Fh x Fw for every output position."""
+        _, ho, wo = self.out_shape
+        return self.in_shape[0] * self.kernel[0] * self.kernel[1] * ho * wo
+
+    def _padded_input(self) -> int:
+        c, h, w = self.in_shape
+        return c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
+
+    def cache_bytes(self):
+        return self._columns() * self.itemsize()
+
+    def work_bytes(self):
+        # backward: the column gradients, the padded input's gradient and the input's
+        return (self._columns() + self._padded_input() + math.prod(self.in_shape)) * self.itemsize()
 
     def infer_shape(self):
         out = (self.filters,) + _check_axes(self, self.axis_math())
@@ -221,7 +310,7 @@ class Conv2d(Layer):
     def init_params(self, rng, gain_kind):
         fan_in = self.in_shape[0] * self.kernel[0] * self.kernel[1]
         fan_out = self.filters * self.kernel[0] * self.kernel[1]
-        self.params["weight"][...] = _init(rng, self.params["weight"].shape, fan_in, fan_out, gain_kind)
+        _init(rng, self.params["weight"], fan_in, fan_out, gain_kind)
         if self.use_bias:
             self.params["bias"][...] = 0
 
@@ -270,9 +359,21 @@ class _Pool2d(Layer):
             "padding": _compact(self.padding),
         }
 
+    def _padded_input(self) -> int:
+        c, h, w = self.in_shape
+        return c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
+
+    def work_bytes(self):
+        # the padded input (or its gradient) and window temporaries of the output's size
+        return (self._padded_input() + 3 * math.prod(self.out_shape)) * self.itemsize()
+
 
 class MaxPool2d(_Pool2d):
     type = "maxpool2d"
+
+    def cache_bytes(self):
+        # the padded input is kept for backward (without padding it is the input itself)
+        return self._padded_input() * self.itemsize() if any(self.padding) else 0
 
     def forward(self, x, training=False, rng=None):
         out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
@@ -307,6 +408,9 @@ def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
 class ReLU(Layer):
     type = "relu"
 
+    def cache_bytes(self):
+        return math.prod(self.out_shape)  # a boolean mask
+
     def forward(self, x, training=False, rng=None):
         self._cache = x > 0
         return np.maximum(x, 0)
@@ -318,6 +422,9 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     type = "leaky_relu"
     fields = ("slope",)
+
+    def cache_bytes(self):
+        return math.prod(self.out_shape)  # a boolean mask
 
     def configure(self, f):
         self.slope = f.float("slope", 0.01, 0.0, 1.0)
@@ -361,6 +468,12 @@ class Sigmoid(Layer):
 class Dropout(Layer):
     type = "dropout"
     fields = ("rate",)
+
+    def cache_bytes(self):
+        return math.prod(self.out_shape) * self.itemsize()  # the scale of the kept units
+
+    def work_bytes(self):
+        return math.prod(self.out_shape) * (8 + 1 + self.itemsize())  # float64 random draws, a mask
 
     def configure(self, f):
         self.rate = f.float("rate", 0.5, 0.0, 1.0, hi_open=True)
@@ -411,7 +524,13 @@ class Flatten(Layer):
     type = "flatten"
 
     def infer_shape(self):
-        return (int(np.prod(self.in_shape)),)
+        return (math.prod(self.in_shape),)
+
+    def output_bytes(self):
+        return 0  # a view of the input
+
+    def work_bytes(self):
+        return 0
 
     def forward(self, x, training=False, rng=None):
         return x.reshape(x.shape[0], -1)
@@ -430,11 +549,11 @@ class Linear(Layer):
         if len(self.in_shape) != 1:
             raise SpecError(
                 f"{self.where}: receives a {_shape_text(self.in_shape)} map but a linear layer needs a "
-                f"flat vector; add a flatten layer before it (it would give {int(np.prod(self.in_shape))} values)"
+                f"flat vector; add a flatten layer before it (it would give {math.prod(self.in_shape)} values)"
             )
-        self.params["weight"] = np.zeros((self.units, self.in_shape[0]), dtype=self.dtype)
+        self.param_shapes["weight"] = (self.units, self.in_shape[0])
         if self.use_bias:
-            self.params["bias"] = np.zeros((self.units,), dtype=self.dtype)
+            self.param_shapes["bias"] = (self.units,)
 
     def infer_shape(self):
         return (self.units,)
@@ -446,9 +565,12 @@ class Linear(Layer):
     def macs(self):
         return self.units * self.in_shape[0]
 
+    def work_bytes(self):
+        return (math.prod(self.out_shape) + self.in_shape[0]) * self.itemsize()  # the product, dx
+
     def init_params(self, rng, gain_kind):
         w = self.params["weight"]
-        w[...] = _init(rng, w.shape, self.in_shape[0], self.units, gain_kind)
+        _init(rng, w, self.in_shape[0], self.units, gain_kind)
         if self.use_bias:
             self.params["bias"][...] = 0
 
@@ -466,12 +588,20 @@ class Linear(Layer):
         return dout @ self.params["weight"] if need_input_grad else None
 
 
-def _init(rng, shape, fan_in, fan_out, kind):
-    """He (normal, fan-in) before ReLU-like activations, Xavier (uniform) otherwise."""
-    if kind == "he":
-        return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape)
+def _init(rng, out: np.ndarray, fan_in, fan_out, kind, chunk: int = 1 << 20) -> None:
+    """Fill ``out``: He (normal, fan-in) before ReLU-like activations, Xavier (uniform) otherwise.
+
+    Drawn a million values at a time (the same values as one draw), so a large layer never needs
+    a float64 copy of itself.
+    """
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, chunk):
+        n = min(chunk, flat.size - start)
+        if kind == "he":
+            flat[start:start + n] = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=n)
+        else:
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            flat[start:start + n] = rng.uniform(-limit, limit, size=n)
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {

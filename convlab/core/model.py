@@ -4,19 +4,33 @@
 
 State-dict keys follow PyTorch's ``nn.Sequential`` ("0.weight", "3.bias"), so weights move
 to PyTorch with one ``load_state_dict`` and back.
+
+A spec is data a user typed or a file held: :func:`build_layers` raises only :class:`SpecError`
+for anything wrong with it - at most MAX_LAYERS layers, whole and finite sizes, and a forward
+pass of one sample within the memory budget (:mod:`convlab.core.memory`; checked from the shapes
+before a weight is allocated) - and :func:`analyze_spec` never raises at all. The report and the
+summary carry the memory estimate: per layer, and in total for a forward pass at batch 1 and for
+a training batch of any size.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers import LAYER_TYPES, Layer, SpecError
+from . import memory
+from .layers import LAYER_TYPES, MAX_COUNT, Layer, SpecError, shown
+from .memory import LayerMemory, MemoryEstimate
 from .receptive_field import RFRecord, receptive_fields
+from .sizes import format_bytes
+
+#: the most layers a spec may have (a session holds no more either)
+MAX_LAYERS = 500
 
 _RELU_LIKE = ("relu", "leaky_relu")
 
@@ -24,44 +38,75 @@ _RELU_LIKE = ("relu", "leaky_relu")
 def _input_shape(spec) -> tuple:
     if not isinstance(spec, dict):
         raise SpecError(f"a model spec must be a dict with 'input' and 'layers', got {type(spec).__name__}")
-    unknown = sorted(set(spec) - {"input", "layers"})
+    unknown = sorted((k for k in spec if k not in ("input", "layers")), key=repr)
     if unknown:
-        raise SpecError(f"model spec: unknown field {unknown[0]!r} (a spec has 'input' and 'layers')")
+        raise SpecError(f"model spec: unknown field {shown(unknown[0])} (a spec has 'input' and 'layers')")
     shape = spec.get("input")
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
-        raise SpecError(f"model spec: input must be [channels, height, width] (or [features]), got {shape!r}")
+        raise SpecError(f"model spec: input must be [channels, height, width] (or [features]), got {shown(shape)}")
     for v in shape:
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < 1:  # type: ignore[call-overload]
-            raise SpecError(f"model spec: input sizes must be whole numbers >= 1, got {list(shape)!r}")
+        whole = not isinstance(v, bool) and isinstance(v, numbers.Real) and (
+            isinstance(v, numbers.Integral) or (math.isfinite(v) and v == math.floor(v)))
+        if not whole or not 1 <= v <= MAX_COUNT:
+            raise SpecError(f"model spec: input sizes must be whole numbers from 1 to {MAX_COUNT:,}, "
+                            f"got {shown(list(shape))}")
     layers = spec.get("layers")
     if not isinstance(layers, (list, tuple)):
-        raise SpecError(f"model spec: layers must be a list, got {layers!r}")
+        raise SpecError(f"model spec: layers must be a list, got {shown(layers)}")
+    if len(layers) > MAX_LAYERS:
+        raise SpecError(f"model spec: {len(layers):,} layers, more than the limit of {MAX_LAYERS}")
     return tuple(int(v) for v in shape)
 
 
-def build_layers(spec, dtype=np.float32) -> list[Layer]:
-    """Check a spec and build its layers; raises SpecError naming the first layer that cannot work."""
+def build_layers(spec, dtype=np.float32, allocate: bool = True) -> list[Layer]:
+    """Check a spec and build its layers; raises SpecError naming the first layer that cannot work.
+
+    Besides each layer's own checks, the forward pass of one sample - weights, activations and
+    scratch up to each layer - must fit the memory budget (checked before anything is allocated).
+    ``allocate=False`` builds the layers without their weight arrays (for analysis).
+    """
     shape = _input_shape(spec)
+    itemsize = np.dtype(dtype).itemsize
+    budget = memory.MEMORY_BUDGET
+    input_bytes = math.prod(shape) * itemsize
+    if input_bytes > budget:
+        raise SpecError(f"model spec: the {' x '.join(f'{v:,}' for v in shape)} input needs "
+                        f"{format_bytes(input_bytes)} for one sample, more than {memory.budget_text()}")
     layers: list[Layer] = []
     entries = spec["layers"]
+    weights = activations = work = 0
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or "type" not in entry:
-            raise SpecError(f"layer {i}: must be a dict with a 'type', got {entry!r}", index=i)
+            raise SpecError(f"layer {i}: must be a dict with a 'type', got {shown(entry)}", index=i)
         kind = entry["type"]
         cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            raise SpecError(f"layer {i}: unknown layer type {kind!r} (known: {', '.join(LAYER_TYPES)})", index=i)
+            raise SpecError(f"layer {i}: unknown layer type {shown(kind)} (known: {', '.join(LAYER_TYPES)})",
+                            index=i)
         if kind == "softmax" and i != len(entries) - 1:
             raise SpecError(
                 f"layer {i} (softmax): softmax gives the final probabilities and must be the last layer", index=i
             )
         try:
-            layer = cls(entry, i, shape, dtype)
+            layer = cls(entry, i, shape, dtype, allocate=False)
         except SpecError as e:
             e.index = i
             raise
+        share = LayerMemory.of(layer)
+        weights += share.param_bytes
+        activations += share.activation_bytes
+        work = max(work, share.work_bytes)
+        total = weights + input_bytes + activations + work
+        if total > budget:
+            raise SpecError(
+                f"{layer.where}: a forward pass of one sample needs {format_bytes(total)} up to this layer "
+                f"({format_bytes(weights)} of weights, {format_bytes(input_bytes + activations + work)} of "
+                f"activations and scratch), more than {memory.budget_text()}", index=i)
         layers.append(layer)
         shape = layer.out_shape
+    if allocate:
+        for layer in layers:
+            layer.allocate()
     return layers
 
 
@@ -75,16 +120,48 @@ class LayerSummary:
     macs: int
     rf: RFRecord
     notes: list[str] = field(default_factory=list)
+    memory: LayerMemory | None = None  # weights (bytes) and, per sample, output, cache and scratch
 
     @property
     def params(self) -> int:
         return self.weights + self.biases
 
+    @property
+    def forward_bytes(self) -> int:
+        """This layer's weights and its activations and scratch for one sample."""
+        return self.memory.forward_bytes(1) if self.memory is not None else 0
+
+    def training_bytes(self, batch_size: int) -> int:
+        """This layer's share of a training step on batches of ``batch_size``."""
+        return self.memory.training_bytes(batch_size) if self.memory is not None else 0
+
 
 class _Totals:
-    """Totals over the summarised layers (``_rows``)."""
+    """Totals over the summarised layers (``_rows``) and the memory they need."""
 
     _rows: list
+    input_shape: tuple | None
+
+    @property
+    def memory(self) -> MemoryEstimate:
+        """The memory estimate of the summarised layers (see convlab.core.memory)."""
+        shares = tuple(r.memory for r in self._rows if r.memory is not None)
+        itemsize = 4
+        input_bytes = math.prod(self.input_shape) * itemsize if self.input_shape else 0
+        return MemoryEstimate(input_bytes, shares)
+
+    @property
+    def forward_bytes(self) -> int:
+        """A forward pass of one sample: weights, activations and scratch."""
+        return self.memory.forward_bytes(1)
+
+    def training_bytes(self, batch_size: int) -> int:
+        """One training step on batches of ``batch_size``."""
+        return self.memory.training_bytes(batch_size)
+
+    def training_problem(self, batch_size: int) -> str:
+        """Why training on batches of ``batch_size`` does not fit the memory budget ("" if it does)."""
+        return self.memory.training_problem(batch_size)
 
     @property
     def total_weights(self) -> int:
@@ -128,6 +205,8 @@ class ModelSummary(_Totals):
             f"    {'total':<11} {'':<12} {self.total_weights:>8,} {self.total_biases:>7,} {self.total_macs:>11,}"
         )
         rows.append(f"    {self.total_params:,} parameters")
+        rows.append(f"    memory: {format_bytes(self.forward_bytes)} for a forward pass of one sample, "
+                    f"{format_bytes(self.training_bytes(32))} to train on batches of 32")
         return "\n".join(rows)
 
 
@@ -148,6 +227,7 @@ class SpecReport(_Totals):
     rows: list[LayerSummary]
     error_index: int | None = None
     error: str = ""
+    training_error: str = ""  # analyze_spec(spec, batch_size=N): why batches of N do not fit the budget
 
     @property
     def ok(self) -> bool:
@@ -158,15 +238,21 @@ class SpecReport(_Totals):
         return self.rows
 
 
-def analyze_spec(spec) -> SpecReport:
-    """Check a spec and summarise every layer up to the first that cannot work (never raises)."""
-    return _analyze(spec)[0]
+def analyze_spec(spec, batch_size: int | None = None) -> SpecReport:
+    """Check a spec and summarise every layer up to the first that cannot work (never raises).
+
+    Nothing is allocated: shapes, parameter counts, receptive fields and the memory estimate come
+    from the shapes alone. With ``batch_size``, ``training_error`` says why training on batches of
+    that size would not fit the memory budget ("" when it would, or when the spec does not build).
+    """
+    return _report(spec, batch_size, allocate=False)[0]
 
 
-def design_model(spec, seed=None) -> tuple[SpecReport, Sequential | None]:
+def design_model(spec, seed=None, batch_size: int | None = None) -> tuple[SpecReport, Sequential | None]:
     """One build of a spec: its report and, when every layer works, the model made of those same
-    layers with fresh weights from ``seed`` (None when a layer cannot work). Never raises."""
-    report, layers = _analyze(spec)
+    layers with fresh weights from ``seed`` (None when a layer cannot work). Never raises; a spec
+    beyond the memory budget is a report with its reason and no model (nothing was allocated)."""
+    report, layers = _report(spec, batch_size, allocate=True)
     if not report.ok or report.input_shape is None:
         return report, None
     model = Sequential(layers, report.input_shape, seed)
@@ -174,27 +260,39 @@ def design_model(spec, seed=None) -> tuple[SpecReport, Sequential | None]:
     return report, model
 
 
-def _analyze(spec) -> tuple[SpecReport, list[Layer]]:
+def _report(spec, batch_size: int | None, allocate: bool) -> tuple[SpecReport, list[Layer]]:
+    try:
+        report, layers = _analyze(spec, allocate)
+    except MemoryError:  # the budget keeps specs far below this; the machine may still run short
+        return SpecReport(None, [], None, "not enough memory to build this model"), []
+    except Exception as e:  # a last resort: every problem a spec can have is a SpecError above
+        return SpecReport(None, [], None, f"the spec cannot be checked ({type(e).__name__}: {shown(e)})"), []
+    if batch_size is not None and report.ok:
+        report.training_error = report.training_problem(batch_size)
+    return report, layers
+
+
+def _analyze(spec, allocate: bool) -> tuple[SpecReport, list[Layer]]:
     try:
         shape = _input_shape(spec)
     except SpecError as e:
         return SpecReport(None, [], None, str(e)), []
     try:
-        layers = build_layers(spec)
+        layers = build_layers(spec, allocate=allocate)
         return SpecReport(shape, _summarise(layers)), layers
     except SpecError as e:
         if e.index is None:
             return SpecReport(shape, [], None, str(e)), []
         # every layer before the failing one was built: summarise them
-        before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])})
+        before = build_layers({"input": list(shape), "layers": list(spec["layers"][: e.index])}, allocate=False)
         return SpecReport(shape, _summarise(before), e.index, str(e)), []
 
 
 def _summarise(layers) -> list[LayerSummary]:
     rows = []
     for layer, rf in zip(layers, receptive_fields(layers), strict=True):
-        w = layer.params.get("weight")
-        b = layer.params.get("bias")
+        w = layer.param_shapes.get("weight")
+        b = layer.param_shapes.get("bias")
         notes = []
         for axis, m in zip(("height", "width"), layer.axis_math(), strict=False):  # none for flat layers
             if not m.whole:
@@ -205,7 +303,8 @@ def _summarise(layers) -> list[LayerSummary]:
         rows.append(
             LayerSummary(
                 layer.index, layer.type, layer.out_shape,
-                0 if w is None else int(w.size), 0 if b is None else int(b.size), layer.macs, rf, notes,
+                0 if w is None else math.prod(w), 0 if b is None else math.prod(b), layer.macs, rf, notes,
+                LayerMemory.of(layer),
             )
         )
     return rows
@@ -340,6 +439,10 @@ class Sequential:
 
     def num_parameters(self) -> int:
         return sum(v.size for v in self.parameters().values())
+
+    def memory(self) -> MemoryEstimate:
+        """What this model needs in memory (see convlab.core.memory)."""
+        return MemoryEstimate.of(self.input_shape, self.layers, np.dtype(self.dtype).itemsize)
 
     # ------------------------------------------------------------------ facts for the UI
 

@@ -57,6 +57,7 @@ class Block(Enum):
     CAPTURE_CLASSES = "capture_classes"  # fewer than 2 captured classes
     CAPTURE_SAMPLES = "capture_samples"  # a captured class with fewer than 2 samples
     TRAINING = "training"  # a run is on
+    MEMORY = "memory"  # a training batch would need more memory than the budget
 
 
 @dataclass(frozen=True)

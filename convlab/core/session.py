@@ -11,6 +11,10 @@ Loading treats the file as hostile: entry names, sizes (checked in the zip direc
 enforced while reading), the JSON, every .npy header, every dtype, shape and value are checked
 before a ``Session`` is returned, and no exception other than :class:`SessionError` leaves
 :func:`load`. :func:`validate` is the same check for a session about to be saved.
+
+The file side - regular files only, the zip directory's entry count read before ``zipfile``
+parses it, atomic writes that keep the file's mode, write through symbolic links, refuse to
+replace a read-only file and clean up after interrupted saves - is :mod:`convlab.core.session_files`.
 """
 
 from __future__ import annotations
@@ -22,8 +26,6 @@ import math
 import numbers
 import os
 import re
-import secrets
-import shutil
 import struct
 import zipfile
 from dataclasses import dataclass, field, fields
@@ -38,12 +40,22 @@ from convlab import __version__ as APP_VERSION
 from . import settings
 from .kernels import MAX_KERNEL_SIZE as MAX_KERNEL
 from .layers import SpecError
-from .model import build_layers
+from .model import MAX_LAYERS, build_layers
 from .optim import OPTIMIZERS
 from .playground import DISPLAY_MODES
+from .regular_files import FileRefused
+from .session_files import (
+    ReadOnlyFile,
+    check_zip_directory,
+    open_session_file,
+    remove_leftover_temp_files,
+    write_atomically,
+)
+from .session_files import backup_path as backup_path
 from .settings import ConvSettings, LearnSettings, PoolSettings, SourceSettings, TrainSettings, defaults
 
-__all__ = ["Session", "SessionError", "save", "load", "validate", "backup_path", "FORMAT", "SCHEMA"]
+__all__ = ["Session", "SessionError", "ReadOnlySessionError", "save", "load", "validate", "backup_path",
+           "thin_history", "remove_leftover_temp_files", "FORMAT", "SCHEMA"]
 
 FORMAT = "convlab-session"
 SCHEMA = "1.0"  # MAJOR.MINOR of the files this version writes
@@ -54,10 +66,17 @@ MAX_TOTAL_BYTES = 512 * 2**20  # all entries, uncompressed
 MAX_ENTRY_BYTES = 256 * 2**20  # one entry, uncompressed
 MAX_MANIFEST_BYTES = 16 * 2**20
 MAX_ENTRIES = 4096
+MAX_DIRECTORY_BYTES = MAX_ENTRIES * 1024  # the zip's central directory (an entry takes about 100 bytes)
+MAX_FILE_BYTES = MAX_TOTAL_BYTES + 64 * 2**20  # a stored zip is its entries plus headers
+#: rows of history_steps (one per training step): 24 bytes each in the file, several times that in
+#: a window's plots; 200,000 steps are 107 epochs of MNIST at batch size 32 (thin_history keeps a
+#: longer history's shape in that many rows)
+MAX_HISTORY_ROWS = 200_000
+MAX_HISTORY_EPOCHS = 100_000
 MAX_IMAGE_SIDE = 8192
 MAX_IMAGE_PIXELS = 50_000_000
 MAX_MODEL_PARAMS = 50_000_000
-MAX_SPEC_LAYERS = 500
+MAX_SPEC_LAYERS = MAX_LAYERS  # the model's own limit
 MAX_JSON_DEPTH = 32
 MAX_TEXT = 65536  # characters in one string setting
 
@@ -77,6 +96,10 @@ DEFAULT_WINDOW = {"geometry": "", "state": "", "workspace": ""}  # workspace "":
 
 class SessionError(ValueError):
     """A session that cannot be saved or loaded; the message names the file, the field and the numbers."""
+
+
+class ReadOnlySessionError(SessionError):
+    """save() would replace a read-only file: ask the user, then save again with ``overwrite_readonly=True``."""
 
 
 def _default(d):
@@ -151,11 +174,6 @@ def _same(a, b) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-def backup_path(path) -> str:
-    """Where save keeps the previous version of ``path``: ``name.convlab.bak``."""
-    return os.fspath(path) + ".bak"
 
 
 # =========================================================================== checking values
@@ -340,12 +358,12 @@ def _spec_parameters(spec) -> tuple[dict | None, str]:
     if isinstance(layers, list) and len(layers) > MAX_SPEC_LAYERS:
         _fail(f"model_spec has {len(layers)} layers, more than the limit of {MAX_SPEC_LAYERS}")
     try:
-        built = build_layers(spec)
-    except SpecError as e:  # a half-edited model: kept, without weights
+        built = build_layers(spec, allocate=False)  # shapes only: nothing is allocated
+    except SpecError as e:  # a half-edited model, or one beyond the memory budget: kept, without weights
         return None, str(e)
-    except Exception as e:  # MemoryError, "array is too big", ...: not a spec the lab can hold
+    except Exception as e:  # a last resort: build_layers raises only SpecError for any spec
         raise SessionError(f"model_spec cannot be built ({type(e).__name__}: {e})") from e
-    shapes = {f"{i}.{k}": tuple(p.shape) for i, layer in enumerate(built) for k, p in layer.params.items()}
+    shapes = {f"{i}.{k}": shape for i, layer in enumerate(built) for k, shape in layer.param_shapes.items()}
     total = sum(math.prod(s) for s in shapes.values())
     if total > MAX_MODEL_PARAMS:
         _fail(f"model_spec needs {total:,} parameters, more than the limit of {MAX_MODEL_PARAMS:,}")
@@ -490,8 +508,13 @@ def _check_training(s: Session) -> None:
     _array(s.history_steps, "history_steps", np.float64, 2, "S x 3 (step, loss, accuracy)", finite=False)
     if s.history_steps is not None and s.history_steps.shape[1] != 3:
         _fail(f"history_steps must be S x 3 (step, loss, accuracy), got shape {s.history_steps.shape}")
+    if s.history_steps is not None and len(s.history_steps) > MAX_HISTORY_ROWS:
+        _fail(f"history_steps has {len(s.history_steps):,} rows, more than the limit of {MAX_HISTORY_ROWS:,} "
+              "(session.thin_history keeps the curve in fewer rows)")
     if not isinstance(s.history_epochs, list):
         _fail(f"history_epochs must be a list, got {_short(s.history_epochs)}")
+    if len(s.history_epochs) > MAX_HISTORY_EPOCHS:
+        _fail(f"history_epochs has {len(s.history_epochs):,} entries, more than the limit of {MAX_HISTORY_EPOCHS:,}")
     for i, e in enumerate(s.history_epochs):
         where = f"history_epochs[{i}]"
         if not isinstance(e, dict):
@@ -503,6 +526,22 @@ def _check_training(s: Session) -> None:
     c = _array(s.confusion, "confusion", np.int64, 2, "K x K")
     if c is not None and (c.shape[0] != c.shape[1] or c.shape[0] < 1 or (c < 0).any()):
         _fail(f"confusion must be a square K x K matrix of counts >= 0, got shape {c.shape}")
+
+
+def thin_history(steps, max_rows: int | None = None) -> np.ndarray:
+    """At most ``max_rows`` (default MAX_HISTORY_ROWS) of the (S, 3) training history, for saving.
+
+    A longer history keeps its first and last rows and evenly spaced ones between (whole steps,
+    in order), so the loss curve keeps its shape; a short one is returned as a float64 array.
+    """
+    rows = np.asarray(steps, dtype=np.float64).reshape(-1, 3)
+    limit = MAX_HISTORY_ROWS if max_rows is None else max_rows
+    if limit < 2:
+        raise ValueError(f"max_rows must be at least 2, got {limit}")
+    if len(rows) <= limit:
+        return rows
+    keep = np.unique(np.linspace(0, len(rows) - 1, limit).round().astype(np.int64))
+    return rows[keep]
 
 
 def _check_captured(s: Session) -> None:
@@ -605,66 +644,18 @@ def _write_array(f, a: np.ndarray) -> None:
     np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
 
 
-def _temp_name(folder: str, base: str) -> str:
-    return os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
-
-
-def _create_temp(folder: str, base: str) -> tuple[str, int]:
-    for _ in range(100):
-        tmp = _temp_name(folder, base)
-        try:
-            # 0o666 through the umask: the saved file gets the permissions of any new file
-            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file in {folder}")
-
-
-def _keep_backup(path: str) -> None:
-    """Make ``path.bak`` the current file (a hard link when possible, else a copy); path stays in place."""
-    if not os.path.isfile(path):
-        return
-    folder, base = os.path.split(os.path.abspath(path))
-    tmp = _temp_name(folder, base + ".bak")
-    try:
-        try:
-            os.link(path, tmp)
-        except OSError:  # no hard links here (FAT, some network shares): copy
-            shutil.copy2(path, tmp)
-        os.replace(tmp, backup_path(path))
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _fsync_folder(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; its os.replace is durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def save(path, session: Session) -> None:
+def save(path, session: Session, *, overwrite_readonly: bool = False) -> None:
     """Write ``session`` to ``path`` atomically, keeping the previous file as ``path.bak``.
 
     The session is validated first (a bad session raises SessionError before the disk is touched).
     The file is written to a temporary file in the same folder, flushed and fsynced, then moved
     over ``path`` with ``os.replace``: a crash at any moment leaves the previous file whole.
-    On success ``session.created`` (if empty), ``session.saved`` and ``session.app_version`` are
-    stamped. Disk errors are raised as SessionError too.
+    The file keeps its permissions (a new one gets the umask's), a symbolic link is written
+    through to its target, and a read-only file is replaced only with ``overwrite_readonly=True``
+    (otherwise :class:`ReadOnlySessionError`, so the GUI can ask first). Temporary files an
+    interrupted save of the same file left behind are removed. On success ``session.created`` (if
+    empty), ``session.saved`` and ``session.app_version`` are stamped. Disk errors are raised as
+    SessionError too.
     """
     path = os.fspath(path)
     validate(session)
@@ -691,32 +682,26 @@ def save(path, session: Session) -> None:
     if len(sizes) > MAX_ENTRIES:
         _fail(f"the session would hold {len(sizes)} entries, more than the limit of {MAX_ENTRIES}")
 
-    folder, base = os.path.split(os.path.abspath(path))
+    base = os.path.basename(path) or path
     stamp = datetime.now().timetuple()[:6]
+
+    def write(fh) -> None:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(_entry_info("manifest.json", stamp), manifest_bytes)
+            for name, a in arrays.items():
+                with zf.open(_entry_info(f"arrays/{name}.npy", stamp), "w") as f:
+                    _write_array(f, a)
+            if png is not None:  # already compressed
+                zf.writestr(_entry_info(_IMAGE_ENTRY, stamp, zipfile.ZIP_STORED), png)
+
     try:
-        tmp, fd = _create_temp(folder, base)
+        write_atomically(path, write, overwrite_readonly=overwrite_readonly)
+    except ReadOnlyFile as e:
+        raise ReadOnlySessionError(f"{base} {e}") from e
+    except FileRefused as e:
+        raise SessionError(f"cannot save {base}: it {e}") from e
     except OSError as e:
-        raise SessionError(f"cannot save {base}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(_entry_info("manifest.json", stamp), manifest_bytes)
-                for name, a in arrays.items():
-                    with zf.open(_entry_info(f"arrays/{name}.npy", stamp), "w") as f:
-                        _write_array(f, a)
-                if png is not None:  # already compressed
-                    zf.writestr(_entry_info(_IMAGE_ENTRY, stamp, zipfile.ZIP_STORED), png)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _keep_backup(path)
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove(tmp)
         raise SessionError(f"cannot save {base}: {e.strerror or e}; the previous file is unchanged") from e
-    except BaseException:
-        _remove(tmp)
-        raise
-    _fsync_folder(folder)
     session.created, session.saved, session.app_version = created, saved, APP_VERSION
 
 
@@ -755,11 +740,20 @@ def load(path) -> Session:
 
 def _load(path: str) -> Session:
     try:
-        fh = open(path, "rb")
+        fh = open_session_file(path, MAX_FILE_BYTES)
+    except FileRefused as e:
+        raise SessionError(f"cannot open the file: it {e}") from e
     except OSError as e:
         raise SessionError(f"cannot open the file: {e.strerror or e}") from e
     with fh:
         try:
+            check_zip_directory(fh, max_entries=MAX_ENTRIES, max_directory_bytes=MAX_DIRECTORY_BYTES)
+        except FileRefused as e:
+            raise SessionError(f"not a session ConvLab opens: the archive {e}") from e
+        except OSError as e:
+            raise SessionError(f"cannot read the file: {e.strerror or e}") from e
+        try:
+            fh.seek(0)
             zf = zipfile.ZipFile(fh)
         except Exception as e:  # BadZipFile, EOFError, struct.error, NotImplementedError, ...
             raise SessionError(f"not a ConvLab session: not a readable zip archive ({e}); "
@@ -781,7 +775,8 @@ def _load(path: str) -> Session:
             arrays = {}
             for logical, entry in arrays_ref.items():
                 if _known_array(logical):
-                    arrays[logical] = _read_npy(_read_entry(zf, infos[entry], MAX_ENTRY_BYTES), entry)
+                    cap = _array_cap(logical)
+                    arrays[logical] = _read_npy(_read_entry(zf, infos[entry], cap), entry)
             image = None
             if image_ref:
                 entry, shape = image_ref
@@ -820,6 +815,13 @@ def _check_entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
             _fail(f"the archive would unpack to more than {MAX_TOTAL_BYTES:,} bytes, the limit for a session")
         seen[name] = info
     return seen
+
+
+def _array_cap(logical: str) -> int:
+    """The most bytes the entry of an array may unpack to (history_steps: MAX_HISTORY_ROWS rows)."""
+    if logical == "history_steps":
+        return MAX_HISTORY_ROWS * 3 * 8 + _NPY_HEADER_ROOM
+    return MAX_ENTRY_BYTES
 
 
 def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:

@@ -64,6 +64,7 @@ import cv2
 import numpy as np
 
 from convlab.core.images import IMAGE_SUFFIXES, ImageError, encode_png, read_image, to_rgb
+from convlab.core.regular_files import FileRefused, check_regular
 
 __all__ = [
     "SourceError",
@@ -607,6 +608,14 @@ class FrameSource:
 # Camera
 # ---------------------------------------------------------------------------
 
+def _release_quietly(cap: Capture | None) -> None:
+    if cap is not None:
+        try:
+            cap.release()
+        except Exception:
+            log.debug("releasing a capture that did not open failed", exc_info=True)
+
+
 def _default_camera_factory(backend: int) -> CaptureFactory:
     return lambda index: cv2.VideoCapture(index, backend)
 
@@ -652,9 +661,15 @@ class CameraSource(FrameSource):
             cap = factory(index)
         except Exception as exc:
             raise SourceError(f"camera {index} could not be opened: {exc}") from exc
-        if cap is None or not cap.isOpened():
-            if cap is not None:
-                cap.release()
+        try:
+            opened = cap is not None and bool(cap.isOpened())
+        except Exception as exc:  # a driver (or a wrapper) that raises instead of answering
+            _release_quietly(cap)
+            self._released = True
+            raise SourceError(f"camera {index} could not be opened: asking whether it is open failed "
+                              f"({type(exc).__name__}: {exc})") from exc
+        if not opened:
+            _release_quietly(cap)
             self._released = True
             raise SourceError(
                 f"camera {index} did not open: no camera at that index, "
@@ -774,6 +789,12 @@ class VideoFileSource(FrameSource):
     say); ``realtime=False`` reads as fast as possible (tests, benchmarks).  At the end the video
     starts again when ``loop`` is True, otherwise the source ends with "the video ended ...".
     ``Frame.position`` is the frame number in the file.
+
+    A damaged file is reported once and not looped: when a pass ends well before the frame count
+    the file announces (before 90% of it), or gives fewer frames than the first pass did, the
+    source ends with a message saying where the video stopped - instead of replaying its readable
+    start for ever. The path must be a regular file (a FIFO named ``clip.mp4`` would make FFmpeg
+    wait for a writer).
     """
 
     kind = "video"
@@ -789,22 +810,38 @@ class VideoFileSource(FrameSource):
             raise SourceError(f"cannot open video {path}: not found")
         if path.is_dir():
             raise SourceError(f"cannot open video {path}: it is a folder (open it as an image folder)")
+        try:
+            check_regular(path)
+        except FileRefused as exc:
+            raise SourceError(f"cannot open video {path}: it {exc}") from exc
+        except OSError as exc:
+            raise SourceError(f"cannot open video {path}: {exc.strerror or exc}") from exc
         self._cap = self._open_capture()
         cap = self._cap
-        self.fps: float | None = _usable_fps(cap.get(cv2.CAP_PROP_FPS))
-        count = _prop_int(cap, cv2.CAP_PROP_FRAME_COUNT)
+        try:
+            self.fps: float | None = _usable_fps(cap.get(cv2.CAP_PROP_FPS))
+            count = _prop_int(cap, cv2.CAP_PROP_FRAME_COUNT)
+            w, h = _prop_int(cap, cv2.CAP_PROP_FRAME_WIDTH), _prop_int(cap, cv2.CAP_PROP_FRAME_HEIGHT)
+        except Exception as exc:
+            self._release_capture()
+            raise SourceError(f"cannot open video {path}: reading its properties failed ({exc})") from exc
         self.frame_count: int | None = count if count > 0 else None  # an estimate for some formats
-        w, h = _prop_int(cap, cv2.CAP_PROP_FRAME_WIDTH), _prop_int(cap, cv2.CAP_PROP_FRAME_HEIGHT)
         self.size: tuple[int, int] | None = (w, h) if w > 0 and h > 0 else None
         self.realtime = realtime
         self._position = 0
+        self._first_pass: int | None = None  # frames the first pass gave
 
     def _open_capture(self) -> Capture:
         try:
             cap = cv2.VideoCapture(str(self.path))
         except cv2.error as exc:
             raise SourceError(f"cannot open video {self.path}: {exc}") from exc
-        if not cap.isOpened():
+        try:
+            opened = bool(cap.isOpened())
+        except Exception as exc:
+            _release_quietly(cap)
+            raise SourceError(f"cannot open video {self.path}: {type(exc).__name__}: {exc}") from exc
+        if not opened:
             cap.release()
             hint = ""
             if not str(self.path).isascii():
@@ -821,11 +858,16 @@ class VideoFileSource(FrameSource):
     def realtime(self, value: bool) -> None:
         self._interval = 1.0 / (self.fps or DEFAULT_VIDEO_FPS) if value else 0.0
 
+    def _damaged(self) -> bool:
+        """The pass that just ended stopped well before the announced frame count."""
+        return self.frame_count is not None and self._position < 0.9 * self.frame_count - 1
+
     def _end_message(self) -> str:
         n = self._position
-        if self.frame_count is not None and n < 0.9 * self.frame_count - 1:
+        if self._damaged():
             return (f"the video stopped at frame {n} of {self.frame_count}: the rest of "
-                    f"{self.path.name} could not be read (damaged file?)")
+                    f"{self.path.name} could not be read (damaged file?)"
+                    + ("; it is not played again" if self.loop else ""))
         return f"the video ended ({self.path.name}, {n} frames)"
 
     def _rewind(self) -> None:
@@ -845,8 +887,14 @@ class VideoFileSource(FrameSource):
             if self._position == 0:
                 raise _SourceEnded(f"no frame of {self.path.name} could be read "
                                    "(damaged file or unsupported codec?)")
-            if not self.loop:
+            if not self.loop or self._damaged():
                 raise _SourceEnded(self._end_message())
+            if self._first_pass is None:
+                self._first_pass = self._position
+            elif self._position < self._first_pass:
+                raise _SourceEnded(f"the video gave {self._position} frames this time but {self._first_pass} "
+                                   f"the first time: {self.path.name} cannot be read reliably (damaged file?); "
+                                   "it is not played again")
             self._rewind()
             self._position = 0
             self.loops += 1

@@ -1,8 +1,14 @@
-"""Training: a plain generator of step results, with stop / pause / single-step and a NaN guard.
+"""Training: a plain generator of step results, with stop / pause / single-step and a divergence guard.
 
     trainer = Trainer(model, train, val, epochs=3, batch_size=64, optimizer="momentum", lr=0.05)
     for result in trainer.run():
         ...   # StepResult after every batch, EpochResult after every epoch, Diverged / Finished last
+
+A run that diverges - a loss or a weight that is no longer finite, or a loss that explodes while
+staying finite (the rule of :mod:`convlab.core.divergence`: the smoothed loss four times worse
+than its best) - ends with ``Diverged``, and the model and the optimiser get back the state that
+gave the lowest smoothed loss. The Trainer refuses, at construction, a batch size whose training
+step would not fit the memory budget (:mod:`convlab.core.memory`).
 
 The generator knows nothing of Qt: a GUI worker iterates it in a thread and forwards
 (throttled) copies of the results. ``pause()``/``resume()``/``stop()``/``step_once()`` may be
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .divergence import DivergenceGuard
 from .losses import softmax_cross_entropy
 from .model import Sequential
 from .optim import Optimizer, make_optimizer
@@ -50,9 +57,10 @@ class EpochResult:
 
 @dataclass
 class Diverged:
-    step: int
+    step: int  # the step at which the run diverged
     epoch: int
     message: str
+    kept_step: int = 0  # the model holds the weights it had after this many steps (0: the initial ones)
 
 
 @dataclass
@@ -76,9 +84,12 @@ def class_scores(model: Sequential, x: np.ndarray, training: bool = False) -> np
 
 
 def evaluate(model: Sequential, data, batch_size: int = 256) -> Evaluation:
-    """Loss, accuracy and per-sample predictions of a model on a dataset."""
+    """Loss, accuracy and per-sample predictions of a model on a dataset.
+
+    Batches are made smaller when ``batch_size`` samples would not fit the memory budget."""
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
+    batch_size = max(1, min(batch_size, model.memory().max_forward_batch()))
     losses, probs = [], []
     for start in range(0, len(data), batch_size):
         xb = data.x[start : start + batch_size]
@@ -142,6 +153,9 @@ class Trainer:
         check_model_fits(model, train)
         if val is not None and len(val):
             check_model_fits(model, val)
+        too_much = model.memory().training_problem(min(batch_size, len(train)))
+        if too_much:
+            raise ValueError(too_much)
         self.model = model
         self.train = train
         self.val = val if val is not None and len(val) else None
@@ -214,6 +228,8 @@ class Trainer:
         rate = 0.0
         softmax_end = model.ends_with_softmax
         start = len(model.layers) - 1 if softmax_end else None
+        guard = DivergenceGuard()
+        best: tuple[dict, dict] | None = None  # weights and optimiser state that gave the lowest smoothed loss
         for epoch in range(1, self.epochs + 1):
             loss_sum = correct = count = 0.0
             for b, (xb, yb) in enumerate(self.train.batches(self.batch_size, shuffle=True, rng=self.rng), 1):
@@ -228,14 +244,20 @@ class Trainer:
                     model.backward(dlogits, start=start, need_input_grad=False)
                     if np.isfinite(loss):
                         opt.step(model.gradients())
-                if not np.isfinite(loss) or not all(np.isfinite(v).all() for v in params.values()):
-                    for k, v in good.items():
+                reason = guard.observe(loss, params.values())
+                if guard.improved:
+                    best = (good, good_opt)  # the weights that gave this loss
+                if reason:
+                    kept, kept_opt = best if best is not None else (good, good_opt)
+                    for k, v in kept.items():
                         params[k][...] = v
-                    opt.load_state_dict(good_opt)
+                    opt.load_state_dict(kept_opt)
+                    kept_step = guard.best_step - 1 if best is not None else step
                     yield Diverged(
                         step + 1, epoch,
-                        f"training diverged at step {step + 1} (the loss became {loss:.4g}); the weights "
-                        f"from before that step are kept. Try a smaller learning rate (now {opt.lr:g}).",
+                        f"training diverged at step {step + 1}: {reason}. The weights after step {kept_step} "
+                        f"(the lowest smoothed loss) are kept. Try a smaller learning rate (now {opt.lr:g}).",
+                        kept_step,
                     )
                     return
                 step += 1

@@ -17,6 +17,8 @@ def parse_args(argv):
     ap.add_argument("--workspace", choices=WORKSPACE_KEYS, default=None,
                     help="with --screenshot: the workspace to show, after a short scripted setup that gives it "
                          "real content (a sample, a model trained for a few steps, a learned filter, live frames)")
+    ap.add_argument("--lesson", type=int, choices=range(1, 13), metavar="N", default=None,
+                    help="with --screenshot: lesson N (1-12) set up, as Help > Open Lesson does")
     args = ap.parse_args(argv)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
@@ -30,6 +32,9 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.lesson is not None and not args.screenshot:
+        print("--lesson goes with --screenshot (in the app: Help > Open Lesson)", file=sys.stderr)
+        return 2
     if args.screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     else:
@@ -78,6 +83,10 @@ def main(argv=None) -> int:
             from .screenshot import prepare
 
             prepare(window, args.workspace)
+        if args.lesson:
+            from .screenshot import prepare_lesson
+
+            prepare_lesson(window, args.lesson)
         app.processEvents()
         ok = window.grab().save(args.screenshot, "PNG")
         if not ok:

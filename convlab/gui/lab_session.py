@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from convlab.core.session import Session, SessionError, load, save
+from convlab.core.session import ReadOnlySessionError, Session, SessionError, load, save
+from convlab.core.session_files import remove_leftover_temp_files
 
 from .file_dialogs import dialogs
 
@@ -98,6 +100,7 @@ class SessionController(QObject):
         self._loading = False
         self.autosave_dir = autosave_dir
         self.ask = self._ask_user  # replaceable by tests: (title, text, buttons, default) -> button
+        self.cleanup_leftovers()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.autosave)
         seconds = int(window.settings.value("autosave/seconds", DEFAULT_AUTOSAVE_SECONDS) or 0)
@@ -133,6 +136,28 @@ class SessionController(QObject):
         if self.dirty != self._shown_dirty:
             self._shown_dirty = self.dirty
             self.changed.emit()
+
+    def cleanup_leftovers(self) -> None:
+        """Temporary files of interrupted saves, in the folders this app knows (autosave, recent labs)."""
+        folders = {self.autosave_dir} if self.autosave_dir else set()
+        value = self.window.settings.value("recent/files", [])
+        for path in [value] if isinstance(value, str) else (value or []):
+            if isinstance(path, str) and path.endswith(".convlab"):
+                folders.add(os.path.dirname(path))
+        for folder in folders:
+            try:
+                remove_leftover_temp_files(folder)
+            except OSError:
+                pass  # a folder that went away, or one we may not list: nothing to clean
+
+    @contextmanager
+    def quiet(self):
+        """Changes made inside are not the learner's unsaved work (a restore, a lesson's setup)."""
+        was, self._loading = self._loading, True
+        try:
+            yield
+        finally:
+            self._loading = was
 
     def mark_dirty(self, *_) -> None:
         if self._loading or self._changed:
@@ -215,8 +240,16 @@ class SessionController(QObject):
         return self._write(path)
 
     def _write(self, path: str) -> bool:
+        session = capture(self.window)
         try:
-            save(path, capture(self.window))
+            try:
+                save(path, session)
+            except ReadOnlySessionError:
+                b = QMessageBox.StandardButton
+                if self.ask("Read-only file", f"{os.path.basename(path)} is read-only. Replace it anyway "
+                            "(it stays read-only)?", b.Yes | b.Cancel, b.Cancel) != b.Yes:
+                    return False
+                save(path, session, overwrite_readonly=True)
         except SessionError as e:
             self.window.show_error("Cannot save session", str(e))
             return False

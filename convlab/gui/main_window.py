@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import __version__
-from convlab.core.images import ImageError, image_file_filter, read_image
+from convlab.core.images import ImageError, check_limits, image_file_filter, image_info, read_image
 from convlab.core.playground import display
 from convlab.core.reasons import Notice
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
@@ -33,6 +33,7 @@ from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 from .file_dialogs import dialogs, use_settings
 from .lab_session import SessionController
 from .learn_state import LearnState
+from .lesson_runner import LessonRunner
 from .live import format_stats
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
@@ -40,6 +41,7 @@ from .panels.filters_panel import FiltersPanel
 from .panels.inside_panel import InsidePanel
 from .panels.layers_panel import LayersPanel
 from .panels.learn_panel import LearnPanel
+from .panels.lessons_panel import LessonsPanel
 from .panels.live_panel import LivePanel
 from .panels.math_panel import MathPanel
 from .panels.model_dialog import ModelPresetsDialog
@@ -48,6 +50,7 @@ from .panels.playground_panel import PlaygroundPanel
 from .panels.source_panel import SourcePanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
+from .views.draw_pad import DrawPad
 from .views.network_overview import NetworkOverview
 from .window_menus import WindowMenus
 from .workers import BankWorker
@@ -57,7 +60,7 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = image_file_filter()
 OPEN_FILTER = image_file_filter("ConvLab sessions (*.convlab)").replace(
     "Images (", "Images and sessions (*.convlab ", 1)
-LAYOUT_VERSION = 4  # bump when docks change: a saved layout of another version is not restored
+LAYOUT_VERSION = 5  # bump when docks change: a saved layout of another version is not restored
 STATUS_MS = 8000  # how long a message stays in the status bar
 
 
@@ -96,6 +99,7 @@ class MainWindow(WindowMenus, QMainWindow):
         self._build_docks()
         self._build_central()
         self.workspaces = Workspaces(self, LAYOUT_VERSION)
+        self._build_lessons()
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
@@ -135,6 +139,33 @@ class MainWindow(WindowMenus, QMainWindow):
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.setCentralWidget(self.center)
+
+    def _build_lessons(self) -> None:
+        """The Lessons dock (Help > Lessons, F2): shown over any workspace while a lesson is open."""
+        self.lessons = LessonRunner(self)
+        self.lessons_panel = LessonsPanel(self.lessons)
+        self.lessons_dock = self._dock("Lessons", "dock-lessons", self.lessons_panel, Qt.LeftDockWidgetArea)
+        self.lessons_dock.hide()
+        self.lessons.opened.connect(self._lesson_opened)
+        self.workspaces.changed.connect(self._keep_lesson_in_view)
+
+    def _lesson_opened(self, _number: int) -> None:
+        self._keep_lesson_in_view()
+
+    def _keep_lesson_in_view(self, *_) -> None:
+        if self.lessons.current is not None and self.lessons_dock.isHidden():
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.resizeDocks([self.lessons_dock], [max(260, min(340, round(0.22 * self.width())))], Qt.Horizontal)
+
+    def show_lessons(self) -> None:
+        """Help > Lessons: the panel (choose a lesson there), or hide it again."""
+        if self.lessons_dock.isVisible():
+            self.lessons_dock.hide()
+        else:
+            self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
+            self.lessons_dock.show()
+            self.lessons_dock.raise_()
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -176,6 +207,9 @@ class MainWindow(WindowMenus, QMainWindow):
         self.live_dock = self._dock("Live", "dock-live", self.live_panel, Qt.LeftDockWidgetArea, scroll=True)
         self.capture_dock = self._dock("Capture", "dock-capture", self.capture_panel, Qt.LeftDockWidgetArea,
                                        scroll=True)
+        self.draw_pad = DrawPad(self.live_panel)
+        self.draw_pad.selected_class = self.capture_panel.selected_class
+        self.draw_dock = self._dock("Draw", "dock-draw", self.draw_pad, Qt.RightDockWidgetArea)
         # the left docks are as wide as the Live panel's buttons need (no sideways scrolling)
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.live_dock.setMinimumWidth(self.live_panel.minimumSizeHint().width() + bar + 6)
@@ -221,7 +255,7 @@ class MainWindow(WindowMenus, QMainWindow):
     def _connect(self) -> None:
         st, net = self.state, self.net
         for source in (st.message, net.message, self.filters_panel.message, self.learn_panel.message,
-                       self.live_panel.message):
+                       self.live_panel.message, self.draw_pad.message):
             source.connect(self.show_status)
         self.playground.outputDrawn.connect(self.outputDrawn)
         self.training_panel.watch_dock(self.training_dock)  # catch up when its dock comes to the front
@@ -237,6 +271,7 @@ class MainWindow(WindowMenus, QMainWindow):
             sig.connect(self._moved_on)
         self.playground.pinned.connect(self._pixel_pinned)
         self.live_panel.liveChanged.connect(self._live_changed)
+        self.live_panel.drawRequested.connect(self.show_draw_pad)
         self.live_panel.frameProcessed.connect(self.capture_panel.on_frame)
         self.capture_panel.watch_keys(self)
         for sig in (net.trainingStateChanged, net.specChanged, net.datasetChanged, net.settingsChanged):
@@ -248,6 +283,13 @@ class MainWindow(WindowMenus, QMainWindow):
         """A clicked output pixel: its explanation comes to the front (it may be a tab behind the math)."""
         if self.pixel_dock.isVisible():
             self.pixel_dock.raise_()
+
+    def show_draw_pad(self) -> None:
+        """The Live panel's Draw button: the pad comes to the front and becomes the live source."""
+        self.draw_dock.show()
+        self.draw_dock.raise_()
+        self.draw_pad.canvas.setFocus()
+        self.draw_pad.activate()
 
     def _live_changed(self, on: bool) -> None:
         self.playground.set_live(on)
@@ -322,7 +364,7 @@ class MainWindow(WindowMenus, QMainWindow):
 
     def _docks(self) -> list[QDockWidget]:
         return [self.source_dock, self.live_dock, self.filters_dock, self.layers_dock, self.math_dock,
-                self.training_dock, self.pixel_dock, self.capture_dock]
+                self.training_dock, self.pixel_dock, self.capture_dock, self.draw_dock]
 
     def closeEvent(self, event) -> None:
         if not self.session.maybe_save():
@@ -360,13 +402,63 @@ class MainWindow(WindowMenus, QMainWindow):
         if p.suffix.lower() == ".convlab":
             return self.session.open(str(p))
         try:
+            info = image_info(p)  # the header alone: a bomb or a FIFO is refused before decoding
+            check_limits(info, p.name)
+            if info.big:
+                return self._open_big_image(p, info)
             image = read_image(p)
         except ImageError as e:
             self.show_error("Cannot open image", str(e))
             return False
+        self._image_opened(p, image)
+        return True
+
+    def _image_opened(self, p: Path, image) -> None:
         self.state.set_image(image, p.name)
         self.add_recent(str(p))
+
+    def _open_big_image(self, p: Path, info) -> bool:
+        """A big image decodes in a thread behind a progress dialog whose Cancel keeps the current
+        image (OpenCV cannot stop a decode: its result is dropped when it comes)."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from .workers import Task
+
+        if getattr(self, "_decode_task", None) is not None:
+            self.show_error("Cannot open image", "another big image is still being decoded")
+            return False
+        dialog = QProgressDialog(f"Decoding {p.name} ({info}, {info.decoded_bytes / 2**20:,.0f} MB)...", "Cancel",
+                                 0, 0, self)
+        dialog.setWindowTitle("Opening image")
+        dialog.setMinimumDuration(300)
+        task = Task(read_image, p)
+        self._decode_task, self._decode_dialog, self._decode_path = task, dialog, p
+        # bound methods of this GUI-thread object: Qt queues the task's reports into the GUI thread
+        task.done.connect(self._big_image_decoded)
+        task.failed.connect(self._big_image_failed)
+        dialog.canceled.connect(self._big_image_cancelled)
+        task.start()
         return True
+
+    def _decode_finished(self) -> tuple[Path, bool]:
+        task, self._decode_task = self._decode_task, None
+        if task is not None:
+            task.wait()
+        cancelled = self._decode_dialog.wasCanceled()
+        self._decode_dialog.reset()
+        return self._decode_path, cancelled
+
+    def _big_image_decoded(self, image) -> None:
+        p, cancelled = self._decode_finished()
+        if not cancelled:
+            self._image_opened(p, image)
+
+    def _big_image_failed(self, text: str) -> None:
+        self._decode_finished()
+        self.show_error("Cannot open image", text)
+
+    def _big_image_cancelled(self) -> None:
+        self.show_status(f"{self._decode_path.name}: not opened (cancelled); the image you had stays")
 
     def open_sample(self, key: str) -> None:
         try:
@@ -428,7 +520,8 @@ class MainWindow(WindowMenus, QMainWindow):
     # ------------------------------------------------------------------ dialogs
 
     def show_models(self) -> None:
-        dlg = ModelPresetsDialog(self)
+        dlg = ModelPresetsDialog(self, self.net)
+        dlg.modelUsed.connect(lambda _key: self.show_network())  # Use this model: the learner sees the layers it loaded
         dlg.open()
         self._models_dialog = dlg
 

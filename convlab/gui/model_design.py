@@ -17,19 +17,19 @@ brings the other states up to date and only then tells the views (its ``specChan
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
+from convlab.core.layers import SpecError
 from convlab.core.model import Sequential, SpecReport, design_model
 from convlab.core.presets import LAYER_KINDS, model_preset, model_presets
 from convlab.core.reasons import Notice
+from convlab.core.spec_json import parse_spec_json
 
 DEFAULT_PRESET = "lenet5"
 _SIZE_KEEPING = {"softmax", "dropout", "relu", "leaky_relu", "tanh", "sigmoid"}  # layers keeping the value count
-MAX_JSON_TEXT = 2_000_000  # characters of spec JSON the editor accepts
 
 
 class _SpecCommand(QUndoCommand):
@@ -45,6 +45,7 @@ class _SpecCommand(QUndoCommand):
         if getattr(other, "merge_key", None) != self.merge_key:
             return False
         self.after = other.after
+        self.setText(other.text())  # "Undo Layer 0: filters = 15", the value it undoes now
         return True
 
     def redo(self):
@@ -176,15 +177,10 @@ class ModelDesign(QObject):
 
     def set_spec_json(self, text: str) -> str:
         """Replace the spec from JSON text; returns "" or the reason it was not taken."""
-        if len(text) > MAX_JSON_TEXT:
-            return f"the text has {len(text):,} characters, more than the limit of {MAX_JSON_TEXT:,}"
         try:
-            spec = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as e:
-            where = f" at line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
-            return f"not valid JSON: {getattr(e, 'msg', 'nested too deeply')}{where}"
-        if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list) or "input" not in spec:
-            return "a spec is an object with an \"input\" shape and a \"layers\" list"
+            spec = parse_spec_json(text)  # the session's limits: NaN, deep nesting, 500 layers, ... refused
+        except SpecError as e:
+            return str(e)
         blocked = self.edit_blocker()
         if blocked:
             return blocked

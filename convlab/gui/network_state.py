@@ -46,7 +46,7 @@ def _forward(part: str, *names: str, renames: dict[str, str] | None = None) -> N
 
 _forward("design", "spec", "preset_key", "report", "model", "view_model", "undo_stack", "layers", "set_spec",
          "add_layer", "remove_layer", "duplicate_layer", "move_layer", "set_layer_field", "set_input_shape",
-         "load_preset", "set_spec_json", "set_output_classes")
+         "load_preset", "set_spec_json", "set_output_classes", "edit_blocker")
 _forward("trainer_state", "settings", "dataset", "train", "val", "dataset_settings", "skipped", "training", "trainer",
          "worker", "history_steps", "history_epochs", "history_epoch_steps", "evaluation", "confusion",
          "optimizer_state", "train_block", "train_block_reason", "set_settings", "dataset_is_current", "loading",
@@ -168,8 +168,8 @@ class NetworkState(QObject):
         settings = to_mapping(t.settings)
         s.train_settings = {k: settings[k] for k in S.DEFAULT_TRAIN}
         s.dataset = {"kind": settings["dataset"], "path": settings["path"], "samples": settings["samples"]}
-        if t.history_steps:
-            s.history_steps = np.asarray(t.history_steps, dtype=np.float64).reshape(-1, 3)
+        if t.history_steps:  # a very long run keeps its curve's shape in the rows a session may hold
+            s.history_steps = S.thin_history(t.history_steps)
         s.history_epochs = [
             {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
              "val_loss": e.val_loss, "val_accuracy": e.val_accuracy, "step": step}

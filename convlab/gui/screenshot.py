@@ -97,3 +97,10 @@ def prepare(window, workspace: str) -> None:
     _wait(lambda: window.state.result is not None or bool(window.state.error), 20.0)
     SETUPS[workspace](window)
     _wait(lambda: not window.live_panel.pipeline.busy, 5.0)
+
+
+def prepare_lesson(window, number: int) -> None:
+    """Lesson ``number`` set up, as the learner sees it right after choosing it."""
+    window.lessons.open(number)
+    _wait(lambda: window.state.result is not None or bool(window.state.error), 20.0)
+    _wait(lambda: window.lessons.current is not None and not window.live_panel.pipeline.busy, 5.0)

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from convlab.core import kernels
+from convlab.core.bank_changes import convert_bank, resize_bank
 from convlab.core.images import downscale_to_fit
 from convlab.core.playground import (
     BankResult,
@@ -71,35 +72,8 @@ class _EditCommand(QUndoCommand):
         if other.id() != self.id() or self._merge_id == -1:
             return False
         self.after = other.after
+        self.setText(other.text())  # the text names the value the merged step ends at
         return True
-
-
-def convert_bank(bank: FilterBank, channels: int) -> FilterBank:
-    """The bank for another channel count: presets are rebuilt, custom filters spread or summed.
-
-    gray -> RGB puts w/3 on each channel (the same response to a gray image); RGB -> gray sums
-    the channels. A channel mixer has no gray form and becomes the identity.
-    """
-    if bank.channels == channels:
-        return bank
-    weights, names = [], []
-    for w, name in zip(bank.weights, bank.names, strict=True):
-        p = kernels.KERNEL_PRESETS.get(name)
-        if p is not None and (not p.mixes_channels or channels == 3):
-            weights.append(p.filter(channels))
-            names.append(name)
-        elif p is not None:
-            weights.append(kernels.preset("identity").filter(channels))
-            names.append("identity")
-        elif channels > bank.channels:
-            weights.append(np.repeat(w.sum(axis=0, keepdims=True) / channels, channels, axis=0))
-            names.append(name)
-        else:
-            weights.append(w.sum(axis=0, keepdims=True))
-            names.append(name)
-    size = max(x.shape[-1] for x in weights)
-    weights = [kernels.resize_kernel(x, size) for x in weights]
-    return FilterBank(np.stack(weights), bank.biases.copy(), names)
 
 
 def preset_bank(keys: list[str], channels: int) -> FilterBank:
@@ -194,6 +168,11 @@ class LabState(QObject):
         self.frameChanged.emit()
         return job
 
+    @property
+    def newest_job(self) -> int:
+        """The id of the newest compute request (its result is the one that will be shown)."""
+        return self._job
+
     def _rebuild_input(self):
         self.input = None if self.image is None else image_to_input(self.image, self.color)
 
@@ -202,9 +181,10 @@ class LabState(QObject):
     def edit(self, text: str, merge_id: int = -1, **changes) -> bool:
         """Apply changes (color, bank, settings, post, display_mode, selected) as one undo step."""
         before = self.snapshot()
-        if "color" in changes and changes["color"] != before.color:
-            ch = 1 if changes["color"] == "gray" else 3
-            changes.setdefault("bank", convert_bank(changes.get("bank", before.bank), ch))
+        note = ""  # what a colour change did to the bank, when worth saying (a mixer became Identity)
+        if "color" in changes and changes["color"] != before.color and "bank" not in changes:
+            change = convert_bank(before.bank, 1 if changes["color"] == "gray" else 3)
+            changes["bank"], note = change.bank, change.note
         after = replace(before, **changes)
         mix = after.post.mix
         if mix is not None and (mix.shape[1] != after.bank.count or mix.shape[0] > after.bank.count):
@@ -216,6 +196,8 @@ class LabState(QObject):
         if after.selected >= after.bank.count:
             after = replace(after, selected=after.bank.count - 1)
         self.undo_stack.push(_EditCommand(self, text, before, after, merge_id))
+        if note:
+            self.message.emit(note)
         return True
 
     def _restore(self, snap: Snapshot) -> None:
@@ -264,11 +246,8 @@ class LabState(QObject):
 
     def set_filter_weights(self, weights: np.ndarray, text: str, name: str = "custom") -> bool:
         """Replace the selected filter (its size may change: the whole bank is resized to match)."""
-        bank = self.bank.copy()
-        size = weights.shape[-1]
-        ws = [kernels.resize_kernel(w, size) for w in bank.weights]
-        ws[self.selected] = np.asarray(weights, np.float32)
-        bank = FilterBank(np.stack(ws), bank.biases, bank.names)
+        bank = resize_bank(self.bank, weights.shape[-1]).bank  # the others keep their names where they fit
+        bank.weights[self.selected] = np.asarray(weights, np.float32)
         bank.names[self.selected] = name
         return self.edit(text, bank=bank)
 
@@ -285,9 +264,17 @@ class LabState(QObject):
         return self.edit(f"Preset {p.name} on filter {self.selected + 1}", bank=bank)
 
     def resize_filters(self, size: int) -> bool:
-        bank = self.bank.copy()
-        bank = FilterBank(kernels.resize_kernel(bank.weights, size), bank.biases, ["custom"] * bank.count)
-        return self.edit(f"Kernel size {size}x{size}", bank=bank)
+        """Every filter at kernel size ``size``: a filter keeps its name where its numbers survive
+        (padding keeps a Sobel x a Sobel x); one that loses weights is "custom (was ...)", said in
+        the status bar (core.bank_changes)."""
+        change = resize_bank(self.bank, size)
+        return self._edit_with_note(f"Kernel size {size}x{size}", change.note, bank=change.bank)
+
+    def _edit_with_note(self, text: str, note: str, **changes) -> bool:
+        done = self.edit(text, **changes)
+        if done and note:
+            self.message.emit(note)
+        return done
 
     def add_filters(self, weights, biases, names, text: str) -> bool:
         """Append K filters (each ``(channels, F, F)``, sizes may differ) as ONE undo step ``text``.
@@ -418,7 +405,7 @@ class LabState(QObject):
         else:
             bank = FilterBank(s.kernels, s.biases, list(s.kernel_names))
             if bank.channels != channels:
-                bank = convert_bank(bank, channels)
+                bank = convert_bank(bank, channels).bank
         mix, mix_bias = s.mix, s.mix_bias
         if mix is not None and (mix.shape[1] != bank.count or mix.shape[0] > bank.count):
             mix, mix_bias = None, None  # a 1x1 mix for another bank: dropped

@@ -73,6 +73,9 @@ class TrainingState(QObject):
             return Blocked(Block.SPEC, d.report.error)
         if d.model is None:
             return Blocked(Block.EMPTY, "the model is empty")
+        memory = d.report.training_problem(self.settings.batch_size)
+        if memory:
+            return Blocked(Block.MEMORY, memory)
         out = d.model.output_shape
         if len(out) != 1:
             return Blocked(Block.NOT_CLASSES, f"the model ends in {shape_text(out)} maps; end it with flatten and "

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle
 
 from convlab import __version__
+from convlab.core.lessons import LESSONS
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
 from convlab.core.presets import LAYER_KINDS, model_presets
 from convlab.core.samples import SAMPLES
@@ -86,6 +87,8 @@ class WindowMenus:
         self.act_load_data = self._action("&Load Dataset", lambda: net.load_dataset(), None,
                                           "Build or read the dataset chosen in the Training panel")
         self.act_keys = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1", "List the keyboard shortcuts")
+        self.act_lessons = self._action("&Lessons", self.show_lessons, "F2",
+                                        "The course's ideas one by one, each set up in a fresh lab with steps to try")
         self.act_snapshot = self._action("Save &Snapshot...", self.live_panel.snapshot_dialog, "Ctrl+Shift+P",
                                          "Save the current live frame as a PNG file")
 
@@ -123,7 +126,7 @@ class WindowMenus:
         v.addAction(self.live_panel.freeze_action)
         v.addAction(self.act_snapshot)
         v.addSeparator()
-        for dock in self._docks():
+        for dock in (*self._docks(), self.lessons_dock):
             v.addAction(dock.toggleViewAction())
         v.addAction(self.act_reset_layout)
         m = mb.addMenu("&Model")
@@ -148,6 +151,15 @@ class WindowMenus:
                   self.act_load_data):
             t.addSeparator() if a is None else t.addAction(a)
         h = mb.addMenu("&Help")
+        h.addAction(self.act_lessons)
+        one = h.addMenu("Open &Lesson")
+        for les in LESSONS:
+            a = one.addAction(f"&{les.number}. {les.title}" if les.number < 10 else f"{les.number}. {les.title}")
+            a.setToolTip(les.idea)
+            a.setStatusTip(les.idea)
+            a.triggered.connect(lambda _=False, n=les.number: self.lessons.open(n))
+        self.lesson_menu = one
+        h.addSeparator()
         h.addAction(self.act_keys)
         h.addAction(self.act_about)
         self._update_recent_menu()

@@ -47,6 +47,8 @@ class BankWorker(QObject):
             result, error = apply_bank(x, bank, settings, post), ""
         except (ValueError, MemoryError) as e:
             result, error = None, str(e)
+        except Exception as e:  # noqa: BLE001 - a failed job is reported, and the next one still runs
+            result, error = None, f"the filters could not be computed ({type(e).__name__}: {e})"
         self.finished.emit(job, result, error, (time.perf_counter() - t0) * 1e3)
 
     def shutdown(self) -> None:
@@ -171,6 +173,8 @@ class Task(ThreadWorker):
             result = self._fn(*self._args)
         except (ValueError, OSError, MemoryError) as e:
             self.failed.emit(str(e))
+        except Exception as e:  # noqa: BLE001 - any failure is reported, so the slot it holds is freed
+            self.failed.emit(f"{type(e).__name__}: {e}")
         else:
             self.done.emit(result)
         finally:

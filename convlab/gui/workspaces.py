@@ -4,7 +4,8 @@
                     filter math and "how this value is made" in one row below
     Network         inside the network in the middle, the layer table and training around it
     Learn a filter  the learn panel alone (the image choice beside it on wide screens)
-    Live            the playground fed by the camera, the live controls and the capture panel
+    Live            the playground fed by the camera or the drawing pad, the live controls, the pad and
+                    the capture panel
 
 One click on the workspace bar or Ctrl+1..4 switches. Each workspace has a default arrangement,
 computed for the window's size (big where it matters - the images and maps -, compact where it
@@ -196,14 +197,21 @@ class Workspaces(QObject):
                           Qt.Horizontal)
 
     def _arrange_live(self, w, width: int, height: int) -> None:
+        # wide: the drawing pad on the right above the capture panel, beside the playground it feeds;
+        # narrow: the pad and the capture panel are tabs beside the live controls (the pad shows its answer)
         self._place(w, Qt.LeftDockWidgetArea, w.live_dock)
         left = _width_for(w.live_dock, w.live_panel, 0.24, width, hi=420)
         if width >= WIDE:
-            self._place(w, Qt.RightDockWidgetArea, w.capture_dock)
-            w.resizeDocks([w.capture_dock], [_width_for(w.capture_dock, w.capture_panel, 0.22, width, hi=420)],
-                          Qt.Horizontal)
+            self._place(w, Qt.RightDockWidgetArea, w.draw_dock, w.capture_dock)
+            w.splitDockWidget(w.draw_dock, w.capture_dock, Qt.Vertical)
+            right = max(_width_for(w.draw_dock, w.draw_pad, 0.2, width, hi=420),
+                        _width_for(w.capture_dock, w.capture_panel, 0.22, width, hi=420))
+            w.resizeDocks([w.draw_dock], [round(0.55 * height)], Qt.Vertical)
+            w.resizeDocks([w.draw_dock], [right], Qt.Horizontal)
         else:
-            self._place(w, Qt.LeftDockWidgetArea, w.capture_dock)
-            w.tabifyDockWidget(w.live_dock, w.capture_dock)
+            self._place(w, Qt.LeftDockWidgetArea, w.draw_dock, w.capture_dock)
+            w.tabifyDockWidget(w.live_dock, w.draw_dock)
+            w.tabifyDockWidget(w.draw_dock, w.capture_dock)
             w.live_dock.raise_()
+            left = max(left, needed_width(w.draw_dock, w.draw_pad))
         w.resizeDocks([w.live_dock], [left], Qt.Horizontal)

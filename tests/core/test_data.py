@@ -1,5 +1,7 @@
 """Tests for convlab.core.data: Dataset, synthetic datasets, image folders."""
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -278,3 +280,81 @@ def test_load_image_folder_errors(tmp_path, image_root):
         load_image_folder(image_root)
     with pytest.raises(ValueError, match="channels"):
         load_image_folder(image_root, channels=2)
+
+
+# --- folder datasets: what cannot be read is listed; only DatasetError comes out ----------------
+
+def _png(path, value=128, shape=(6, 5)):
+    ok, buf = cv2.imencode(".png", np.full(shape, value, np.uint8))
+    path.write_bytes(buf.tobytes())
+
+
+def _two_classes(root):
+    for name in ("cat", "dog"):
+        (root / name).mkdir()
+        for i in range(2):
+            _png(root / name / f"{i}.png", value=40 * i)
+    return root
+
+
+def test_unreadable_files_of_a_folder_dataset_are_listed_with_the_dataset(tmp_path):
+    root = _two_classes(tmp_path)
+    (root / "cat" / "broken.png").write_bytes(b"not a picture")
+    (root / "dog" / "folder.png").mkdir()
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(root / "dog" / "pipe.jpg")
+    (root / "dog" / "notes.txt").write_text("not an image name: ignored")
+    dataset, skipped = load_image_folder(root, size=(4, 4))
+    assert len(dataset) == 4 and dataset.skipped == skipped
+    reasons = {os.path.basename(p): why for p, why in skipped}
+    assert "broken.png is not an image ConvLab can read" in reasons["broken.png"]
+    assert "is a folder" in reasons["folder.png"]
+    if hasattr(os, "mkfifo"):
+        assert "is a FIFO" in reasons["pipe.jpg"]
+    assert "notes.txt" not in reasons
+
+
+def test_an_opencv_error_while_loading_is_a_listed_file_not_an_escape(tmp_path, monkeypatch):
+    from convlab.core.data import folders
+
+    root = _two_classes(tmp_path)
+    real_resize = folders.cv2.resize
+    calls = []
+
+    def resize(img, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise folders.cv2.error("resize fell over")
+        return real_resize(img, *args, **kwargs)
+
+    monkeypatch.setattr(folders.cv2, "resize", resize)
+    dataset, skipped = load_image_folder(root, size=(4, 4))
+    assert len(dataset) == 3 and len(skipped) == 1 and "could not be resized to 4x4" in skipped[0][1]
+
+
+def test_a_folder_that_cannot_be_listed_is_a_dataset_error(tmp_path, monkeypatch):
+    from convlab.core.data import folders
+    from convlab.core.data.dataset import DatasetError
+
+    root = _two_classes(tmp_path)
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.path.basename(path) == "dog":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(folders.os, "scandir", scandir)
+    with pytest.raises(DatasetError, match="cannot list the folder .*dog: Permission denied"):
+        load_image_folder(root)
+
+
+def test_a_folder_dataset_too_large_is_refused_before_reading_an_image(tmp_path, monkeypatch):
+    from convlab.core.data import dataset as dataset_module
+    from convlab.core.data import folders
+
+    root = _two_classes(tmp_path)
+    monkeypatch.setattr(dataset_module, "MAX_DATASET_BYTES", 1000, raising=False)
+    monkeypatch.setattr(folders.images, "read_image", lambda *a, **k: pytest.fail("an image was read"))
+    with pytest.raises(ValueError, match=r"4 images of 3x32x32 need 49.2 KB as float32, more than the 1 KB"):
+        load_image_folder(root, size=(32, 32), channels=3)

@@ -2,6 +2,7 @@
 
 import gzip
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -236,4 +237,76 @@ def test_load_mnist_inconsistent_files(tmp_path, images, labels, message):
     write_idx(tmp_path / "train-images-idx3-ubyte", images)
     write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
     with pytest.raises(IDXError, match=message):
+        load_mnist_folder(tmp_path)
+
+
+# --- gzip bombs and memory -------------------------------------------------------
+
+
+def _gzip_stream(path, header: bytes, zeros: int):
+    """A gzip file of ``header`` and ``zeros`` zero bytes, compressed without holding them in memory."""
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(header)
+        chunk = bytes(1 << 20)
+        for _ in range(zeros >> 20):
+            f.write(chunk)
+        f.write(bytes(zeros & ((1 << 20) - 1)))
+    return path
+
+
+def _idx_header(*dims):
+    return bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+
+
+def test_a_gzip_bomb_stops_at_the_declared_size(tmp_path):
+    # the header declares 1,000 images; the stream inflates to 80 MB (an 80 KB file)
+    path = _gzip_stream(tmp_path / "train-images-idx3-ubyte.gz", _idx_header(1000, 28, 28), 80_000_000)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXError, match=r"more than 67\d{6} extra bytes"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000
+
+
+def test_a_header_declaring_more_than_the_limit_is_refused_before_inflating(tmp_path):
+    # 8192 images of 512 x 512: 2 GiB, which the old 2 GiB limit let through (10 GB as a dataset)
+    path = _gzip_stream(tmp_path / "bomb.gz", _idx_header(8192, 512, 512), 1000)
+    with pytest.raises(IDXError, match=r"2147483648 bytes of data, more than ConvLab's limit of 1073741824 bytes"):
+        read_idx(path)
+
+
+def test_reading_needs_no_more_memory_than_the_data(tmp_path):
+    data = np.random.default_rng(0).integers(0, 256, (2000, 32, 32), dtype=np.uint8)  # 2 MB
+    for name in ("big.idx", "big.idx.gz"):
+        write_idx(tmp_path / name, data)
+        tracemalloc.start()
+        try:
+            back = read_idx(tmp_path / name)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(back, data)
+        assert back.flags.writeable
+        assert peak < 1.5 * data.nbytes, f"{name}: {peak:,} bytes at the peak for {data.nbytes:,} of data"
+
+
+def test_multi_byte_data_is_native_and_writable_without_a_copy(tmp_path):
+    data = np.arange(-500, 500, dtype=np.int32).reshape(10, 100)
+    write_idx(tmp_path / "ints.idx", data)
+    back = read_idx(tmp_path / "ints.idx")
+    assert back.dtype == np.dtype("int32") and back.dtype.isnative and back.flags.writeable
+    np.testing.assert_array_equal(back, data)
+
+
+def test_a_dataset_too_large_as_float32_is_refused_before_converting(tmp_path, monkeypatch):
+    from convlab.core.data import dataset as dataset_module
+
+    monkeypatch.setattr(dataset_module, "MAX_DATASET_BYTES", 100_000, raising=False)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((100, 28, 28), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(100, np.uint8))
+    with pytest.raises(IDXError, match=r"100 images of 28x28 pixels need 314 KB as float32, more than the 100 KB"):
         load_mnist_folder(tmp_path)

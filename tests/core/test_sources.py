@@ -698,3 +698,67 @@ def test_switching_sources_fifty_times_leaks_no_thread_and_no_handle(video, imag
     assert live_sources() == []
     assert [f.release_count for f in fakes] == [1] * len(fakes)
     assert all(f.problems == [] for f in fakes)
+
+
+# --- damaged sources report once -----------------------------------------------------------------
+
+def test_a_truncated_video_with_loop_on_ends_once_instead_of_looping_for_ever(tmp_path):
+    whole = write_numbered_video(tmp_path, frames=60, fps=30.0, name="whole")
+    cut = tmp_path / f"cut{whole.suffix}"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.3)])
+    source = VideoFileSource(cut, loop=True, realtime=False)
+    if source.frame_count is None:
+        source.stop()
+        pytest.skip("this OpenCV build does not report the frame count")
+    rec = Recorder(source)
+    with source:
+        assert rec.ended.wait(WAIT), "the damaged video kept looping"
+    assert source.ended and source.loops == 0
+    assert f"the video stopped at frame {source.frames_read} of 60" in source.error
+    assert "damaged file?" in source.error and "not played again" in source.error
+    assert 0 < source.frames_read < 54
+
+
+class _ShrinkingVideo(FakeCapture):
+    """A file whose frame count is unknown and whose second pass gives fewer frames than its first."""
+
+    def __init__(self, passes):
+        super().__init__()
+        self.passes = list(passes)
+        self.left = self.passes.pop(0)
+
+    def read(self):
+        if self.left == 0:
+            return False, None
+        self.left -= 1
+        return True, self.frame.copy()
+
+    def set(self, prop, value):
+        if prop == cv2.CAP_PROP_POS_FRAMES:
+            self.left = self.passes.pop(0) if self.passes else 0
+        return True
+
+
+def test_a_looping_video_whose_passes_shrink_ends_with_a_message(tmp_path, monkeypatch):
+    from convlab.core import sources
+
+    path = tmp_path / "odd.avi"
+    path.write_bytes(b"not read: the capture is a fake")
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda *a: _ShrinkingVideo([10, 10, 3, 10]))
+    source = VideoFileSource(path, loop=True, realtime=False)
+    rec = Recorder(source)
+    with source:
+        assert rec.ended.wait(WAIT)
+    assert source.loops == 2 and source.frames_read == 23
+    assert "gave 3 frames this time but 10 the first time" in source.error
+
+
+def test_a_camera_whose_is_opened_raises_is_the_sources_own_error():
+    class Broken(FakeCapture):
+        def isOpened(self):
+            raise RuntimeError("driver state unknown")
+
+    capture = Broken()
+    with pytest.raises(SourceError, match=r"camera 3 could not be opened: .*RuntimeError: driver state unknown"):
+        CameraSource(3, capture_factory=factory_of(capture))
+    assert capture.release_count == 1

@@ -102,20 +102,19 @@ def test_divergence_stops_and_restores_last_good_weights():
     model = Sequential.from_spec(model_preset("lenet_relu"), seed=0)
     data = small(128)
     trainer = Trainer(model, data, epochs=50, batch_size=64, optimizer="sgd", lr=1e9)
-    last_good = None
+    states = {0: model.state_dict()}  # the weights after each step
     result = None
     for result in trainer.run():
         if isinstance(result, StepResult):
-            last_good = model.state_dict()
+            states[result.step] = model.state_dict()
         if isinstance(result, Diverged):
             break
     assert isinstance(result, Diverged)
     assert "diverged" in result.message and "smaller learning rate" in result.message
     params = model.parameters()
     assert all(np.isfinite(v).all() for v in params.values())
-    if last_good is not None:
-        for k, v in last_good.items():
-            np.testing.assert_array_equal(params[k], v)
+    for k, v in states[result.kept_step].items():  # the weights that gave the lowest loss, not the exploded ones
+        np.testing.assert_array_equal(params[k], v)
 
 
 def test_trainer_refuses_mismatched_models_and_settings():

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QListWidget, QSpinBox
 
 from convlab.core.data import Dataset
@@ -184,3 +185,24 @@ def test_a_unit_selected_elsewhere_shows_its_channel(panel, net):
     assert panel.maps.channel == 7
     np.testing.assert_array_equal(panel.maps.enlarged.data, net.activations[4][7])
     assert [rect_of(i) for i in panel.maps.enlarged._overlays] == [(4, 5, 1, 1)]
+
+
+def test_the_value_under_the_mouse_follows_the_layer(qtbot, panel, net):
+    """Issue 13.11: the label kept "channel 0, y 2, x 5" of the last layer hovered after another
+    layer (a pooling layer of another size, or a flat one) was shown."""
+    maps = panel.maps
+    panel.layer_list.setCurrentRow(0)  # conv2d 6x28x28
+    view = maps.enlarged
+    pos = view.mapFromScene(view.scene_pos_of(2, 5))
+    with qtbot.waitSignal(view.hovered, timeout=5000):
+        qtbot.mouseMove(view.viewport(), QPoint(int(pos.x()), int(pos.y())))
+    a = net.activations[1]
+    assert maps.value_label.text() == f"layer 0 (conv2d), channel 0, y 2, x 5: {float(a[0, 2, 5]):.4g}"
+    panel.layer_list.setCurrentRow(2)  # avgpool2d 6x14x14: the same spot is another unit
+    under = view.pixel_under_mouse()
+    assert under is not None and under != (2, 5)
+    y, x = under
+    b = net.activations[3]
+    assert maps.value_label.text() == f"layer 2 (avgpool2d), channel 0, y {y}, x {x}: {float(b[0, y, x]):.4g}"
+    panel.layer_list.setCurrentRow(7)  # linear: no map under the mouse
+    assert maps.value_label.text().strip() == ""

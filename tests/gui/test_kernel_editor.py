@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from convlab.gui.views.kernel_editor import KernelEditor, diverging_color
@@ -71,6 +71,36 @@ def test_eleven_by_eleven_cells_are_small(editor, qtbot):
     grid = editor.grid(0)
     assert grid.columnWidth(0) <= 48 and grid.rowHeight(0) <= 48
     assert grid.width() <= 11 * 48 + 10
+
+
+def grids_whole(editor) -> bool:
+    """Every row of every grid lies inside the editor's scroll area (nothing scrolled away)."""
+    view = editor.scroll.viewport()
+    for ch in range(editor.channel_count()):
+        grid = editor.grid(ch)
+        if not grid.isVisible():
+            return False
+        top = grid.mapTo(view, QPoint(0, 0)).y()
+        if top < 0 or top + grid.height() > view.height():
+            return False
+    return True
+
+
+def test_grids_stay_whole_after_gray_rgb_gray(editor, qtbot):
+    """Issue 13.1: after Gray -> RGB -> Gray the 3 x 3 grid showed one row of 3 cells (the scroll
+    area kept the height of a layout measured before its new grids were shown)."""
+    editor.resize(420, 300)
+    editor.set_filter(np.ones((1, 3, 3)), 0.0)
+    editor.show()
+    qtbot.waitExposed(editor)
+    qtbot.waitUntil(lambda: grids_whole(editor), timeout=2000)
+    for c in (3, 1, 3, 1):
+        editor.set_filter(np.ones((c, 3, 3)), 0.0)
+        qtbot.waitUntil(lambda: grids_whole(editor), timeout=2000)
+    for f in (5, 3, 7, 1):
+        editor.set_filter(np.ones((1, f, f)), 0.0)
+        qtbot.waitUntil(lambda: grids_whole(editor), timeout=2000)
+    assert editor.scroll.height() >= editor.grid(0).height()
 
 
 def test_bad_shapes_are_refused(editor):

@@ -8,7 +8,7 @@ import json
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from convlab.core.presets import model_presets
 from convlab.gui.panels.layers_panel import (
@@ -420,3 +420,51 @@ def test_no_edits_while_training(panel, net):
     net.training = "idle"
     net.trainingStateChanged.emit()
     assert panel.add_button.isEnabled() and editor(panel, 0).isEnabled()
+
+
+def _focus(qtbot, panel, widget):
+    panel.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel)
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus)
+
+
+def _type(qtbot, spin, text):
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+
+
+def test_tab_commits_a_typed_setting_and_moves_on(panel, net, qtbot):
+    """Issue 13.8: Tab commits what is typed (Qt's table used to swallow it, keeping the old value)."""
+    filters = editor(panel, 0).editors["filters"]
+    _focus(qtbot, panel, filters)
+    _type(qtbot, filters, "9")
+    assert net.spec["layers"][0]["filters"] == 6  # typing alone is not an edit
+    qtbot.keyClick(filters, Qt.Key_Tab)
+    assert net.spec["layers"][0]["filters"] == 9 and net.undo_stack.count() == 1
+    assert row_numbers(panel, 0)[:2] == ["9x28x28", "225"]  # 9 * 5 * 5
+    kernel = editor(panel, 0).editors["kernel"]
+    assert QApplication.focusWidget() is kernel  # the next field of the row
+    _type(qtbot, kernel, "3")
+    qtbot.keyClick(kernel, Qt.Key_Backtab)
+    assert net.spec["layers"][0]["kernel"] == 3 and QApplication.focusWidget() is editor(panel, 0).editors["filters"]
+    # Tab from a row's last field goes on to the next row with fields (tanh has none)
+    last = list(editor(panel, 0).editors.values())[-1]
+    _focus(qtbot, panel, last)
+    qtbot.keyClick(last, Qt.Key_Tab)
+    first_of_pool = next(iter(editor(panel, 2).editors.values()))
+    assert QApplication.focusWidget() is first_of_pool and panel.selected_layer() == 2
+
+
+def test_focus_loss_commits_and_spin_steps_merge(panel, net, qtbot):
+    filters = editor(panel, 0).editors["filters"]
+    _focus(qtbot, panel, filters)
+    _type(qtbot, filters, "12")
+    panel.table.setFocus()  # the user clicks elsewhere
+    qtbot.waitUntil(lambda: not filters.hasFocus())
+    assert net.spec["layers"][0]["filters"] == 12 and net.undo_stack.count() == 1
+    _focus(qtbot, panel, filters)
+    for _ in range(3):
+        qtbot.keyClick(filters, Qt.Key_Up)  # three steps of one spin box: one undo step
+    assert net.spec["layers"][0]["filters"] == 15 and net.undo_stack.count() == 1
+    assert net.undo_stack.undoText() == "Layer 0: filters = 15"  # the merged step names its last value

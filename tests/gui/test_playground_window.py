@@ -256,6 +256,53 @@ def test_rgb_switch_makes_each_5x5_filter_75_weights(window, qtbot):
     assert st.input.shape[0] == 1 and st.bank.channels == 1
 
 
+def test_kernel_grid_stays_whole_after_gray_rgb_gray(window, qtbot):
+    """Issue 13.1: Gray -> RGB -> Gray left the 3 x 3 grid showing one row until a restart."""
+    ed = window.filters_panel.editor
+
+    def whole():
+        view = ed.scroll.viewport()
+        tops = [ed.grid(c).mapTo(view, QPoint(0, 0)).y() for c in range(ed.channel_count())]
+        return all(0 <= t and t + ed.grid(0).height() <= view.height() for t in tops)
+
+    qtbot.waitUntil(whole, timeout=5000)
+    wait_result(qtbot, window, window.act_rgb.trigger)
+    qtbot.waitUntil(lambda: ed.channel_count() == 3 and whole(), timeout=5000)
+    wait_result(qtbot, window, window.act_gray.trigger)
+    qtbot.waitUntil(lambda: ed.channel_count() == 1 and whole(), timeout=5000)
+    assert ed.grid(0).rowCount() == 3
+
+
+def test_presets_keep_their_names_where_their_numbers_survive(window, qtbot):
+    """Issue 13.9: F = 5 used to rename every preset "custom"; padding keeps the filter the same."""
+    st, fp = window.state, window.filters_panel
+    names = list(st.bank.names)  # the default bank: 3x3 presets
+    wait_result(qtbot, window, lambda: fp.editor.size_spin.setValue(5))
+    assert st.bank.size == 5 and st.bank.names == names
+    assert fp.bank_list.item(0).text() == "1: Sobel x (vertical edges)"
+    assert fp.preset_combo.currentData() == "sobel_x"
+    wait_result(qtbot, window, lambda: fp.editor.size_spin.setValue(1))  # cuts weights off
+    assert st.bank.names[0] == "custom (was Sobel x)"
+    assert fp.bank_list.item(0).text() == "1: custom (was Sobel x)"
+    assert fp.preset_combo.currentText() == "custom" and "Made from Sobel x" in fp.preset_help.text()
+    assert window.statusBar().currentMessage().startswith("F = 1 cuts weights off filters 1 (Sobel x), 2 (Sobel y)")
+    wait_result(qtbot, window, window.act_undo.trigger)
+    wait_result(qtbot, window, window.act_undo.trigger)
+    assert st.bank.size == 3 and st.bank.names == names
+
+
+def test_a_mixer_turned_identity_in_gray_is_announced(window, qtbot):
+    st, combo = window.state, window.filters_panel.preset_combo
+    wait_result(qtbot, window, window.act_rgb.trigger)
+    idx = combo.findData("red_minus_green")
+    wait_result(qtbot, window, lambda: (combo.setCurrentIndex(idx), combo.activated.emit(idx)))
+    assert st.bank.names[0] == "red_minus_green"
+    wait_result(qtbot, window, window.act_gray.trigger)
+    assert st.bank.names[0] == "identity" and st.bank.channels == 1
+    message = window.statusBar().currentMessage()
+    assert "filter 1 (Red minus green)" in message and "Identity now" in message
+
+
 def test_channel_mixer_on_gray_explains_itself(window, qtbot):
     combo = window.filters_panel.preset_combo
     idx = combo.findData("rgb_to_luma")
@@ -388,6 +435,48 @@ def test_two_3x3_vs_one_5x5_side_by_side(window, qtbot):
     assert "3 convolution(s) seeing 7 pixels with 1,224 weights" in text
     assert "has 2 seeing 7 pixels with 1,672 weights" in text
     dlg.close()
+
+
+def test_use_this_model_loads_the_preset_as_one_undo_step(window, qtbot):
+    """Issue 13.13: the dialog's Use This Model replaces the layers (one undo step) and closes."""
+    net = window.net
+    window.act_models.trigger()
+    dlg = window._models_dialog
+    qtbot.addWidget(dlg)
+    qtbot.waitExposed(dlg)
+    keys = [dlg.list.item(i).data(Qt.UserRole) for i in range(dlg.list.count())]
+    dlg.list.setCurrentRow(keys.index("two_3x3_vs_5x5"))
+    before, count = net.spec, net.undo_stack.count()
+    assert dlg.use_button.isEnabled() and "Two 3x3" in dlg.use_button.toolTip()
+    with qtbot.waitSignal(dlg.modelUsed) as used:
+        qtbot.mouseClick(dlg.use_button, Qt.LeftButton)
+    assert used.args == ["two_3x3_vs_5x5"] and net.preset_key == "two_3x3_vs_5x5"
+    assert net.undo_stack.count() == count + 1 and not dlg.isVisible()
+    assert window.layers_panel.preset_combo.currentData() == "two_3x3_vs_5x5"
+    assert window.layers_dock.isVisible()  # the learner sees the layers just loaded
+    net.undo_stack.undo()
+    assert net.spec == before
+
+
+def test_use_this_model_says_why_not_while_training(net, qtbot):
+    from convlab.gui.panels.model_dialog import ModelPresetsDialog
+
+    dlg = ModelPresetsDialog(None, net)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    spec = net.spec
+    net.training = "running"  # what start_training sets; the dialog only reads it
+    net.trainingStateChanged.emit()
+    assert not dlg.use_button.isEnabled()
+    assert "stop training" in dlg.use_button.toolTip() and dlg.use_reason.isVisible()
+    assert "stop training" in dlg.use_reason.text()
+    assert not dlg.use_model() and net.spec == spec and dlg.isVisible()
+    net.training = "idle"
+    net.trainingStateChanged.emit()
+    assert dlg.use_button.isEnabled() and not dlg.use_reason.isVisible()
+    dlg.close()
+    assert ModelPresetsDialog(None).use_button.isHidden()  # without a network: nothing to load into
 
 
 def dock_tab_bars(w):

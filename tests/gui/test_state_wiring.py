@@ -252,3 +252,65 @@ def test_a_null_seed_in_a_session_is_the_default_seed(qtbot, window, tmp_path):
     S.save(path, s)
     assert window.session.open(str(path), ask=False)
     assert window.net.settings.seed == TrainSettings().seed
+
+
+def test_a_dataset_task_that_fails_unexpectedly_frees_its_slot(qtbot, net, monkeypatch):
+    """An exception other than the expected ones (cv2.error, say) must not leave the dataset task
+    unfinished: every later Load would say "a dataset is already being loaded"."""
+    import convlab.gui.training_state as ts
+
+    def broken(*_):
+        raise RuntimeError("OpenCV said no")
+
+    monkeypatch.setattr(ts, "load_dataset", broken)
+    with qtbot.waitSignal(net.message, timeout=WAIT, check_params_cb=lambda m: "OpenCV said no" in m) as got:
+        net.load_dataset()
+    assert got.args[0].is_error and not net.loading
+    monkeypatch.undo()
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        net.set_settings(samples=200)
+        net.load_dataset()  # the slot is free again
+
+
+def test_a_bank_job_that_fails_unexpectedly_is_reported(qtbot, lab_with_worker, monkeypatch):
+    import convlab.gui.workers as workers
+
+    monkeypatch.setattr(workers, "apply_bank", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    with qtbot.waitSignal(lab_with_worker.resultShown, timeout=WAIT):
+        lab_with_worker.set_settings("Stride 2", stride=2)
+    assert lab_with_worker.result is None and "boom" in lab_with_worker.error
+    monkeypatch.undo()
+    with qtbot.waitSignal(lab_with_worker.resultShown, timeout=WAIT):
+        lab_with_worker.set_settings("Stride 1", stride=1)
+    assert lab_with_worker.result is not None  # the worker is alive
+
+
+def test_a_batch_beyond_the_memory_budget_blocks_training_with_the_numbers(qtbot, net):
+    net.set_input_shape([1, 512, 512])
+    net.set_settings(batch_size=4096)
+    block = net.train_block
+    assert block is not None and block.kind is Block.MEMORY and "GB" in block.text
+    net.set_settings(batch_size=1)
+    assert net.train_block is None or net.train_block.kind is not Block.MEMORY
+
+
+def test_the_spec_json_editor_gets_the_sessions_limits(qtbot, net):
+    steps = net.undo_stack.count()
+    assert "NaN" in net.set_spec_json('{"input": [1, 28, NaN], "layers": []}')
+    assert "500" in net.set_spec_json('{"input": [1, 8, 8], "layers": [' + ",".join(['{"type": "relu"}'] * 600) + "]}")
+    assert "type" in net.set_spec_json('{"input": [1, 8, 8], "layers": [{"type": 3}]}')
+    assert net.undo_stack.count() == steps  # nothing was taken
+
+
+def test_the_spin_box_path_to_a_huge_model_is_marked_and_undo_keeps_working(qtbot, net):
+    """issue 17.1: LeNet-5 at 1x1024x1024 with the first linear layer at 100,000 units: never an
+    exception inside the undo command; the next undo pushes and undoes are safe."""
+    net.set_input_shape([1, 1024, 1024])
+    linear = next(i for i, layer in enumerate(net.layers()) if layer["type"] == "linear")
+    assert net.set_layer_field(linear, "units", 100_000)
+    assert not net.report.ok and net.model is None and "budget" in net.report.error
+    net.load_preset("lenet_relu")
+    assert net.report.ok
+    for _ in range(3):
+        net.undo_stack.undo()
+    assert net.spec["input"] == [1, 28, 28]

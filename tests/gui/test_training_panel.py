@@ -138,7 +138,9 @@ def test_step_from_idle_takes_exactly_one_batch(qtbot, panel, net):
     assert len(net.history_steps) == 1 and net.history_steps[0][0] == 1
     click(qtbot, panel.step_btn)  # another one while paused
     qtbot.waitUntil(lambda: len(net.history_steps) == 2, timeout=WAIT)
-    assert len(panel.curves.train_loss.getData()[0]) == 2
+    # the curves follow the progress report, which comes as its own queued signal right after the steps
+    qtbot.waitUntil(lambda: len(panel.curves.train_loss.getData()[0] if panel.curves.train_loss.getData()[0]
+                                is not None else []) == 2, timeout=WAIT)
     click(qtbot, panel.stop_btn)
     qtbot.waitUntil(lambda: net.training == "idle", timeout=WAIT)
     assert len(net.history_steps) == 2

@@ -99,3 +99,43 @@ def test_the_live_label_says_frozen_instead_of_a_stale_rate(qtbot, window, tmp_p
     live.set_frozen(True)
     assert "frozen" in w.live_label.text() and "fps" not in w.live_label.text()
     live.stop()
+
+
+def test_a_big_image_decodes_off_the_gui_thread_and_cancel_keeps_the_image(qtbot, window, tmp_path, monkeypatch):
+    import cv2
+
+    import convlab.core.images as images
+
+    monkeypatch.setattr(images, "BIG_DECODE_BYTES", 1000)  # every image is big now
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.full((120, 160, 3), 90, np.uint8))
+    before = window.state.image.copy()
+    with qtbot.waitSignal(window.state.imageChanged, timeout=WAIT):
+        assert window.open_path(str(path))
+        assert window._decode_task is not None  # decoding in a thread; the window keeps answering
+    assert window.state.image.shape[:2] == (120, 160)
+    window.state.set_image(before, "before")
+    assert window.open_path(str(path))
+    window._decode_dialog.cancel()
+    qtbot.waitUntil(lambda: window._decode_task is None, timeout=WAIT)
+    assert np.array_equal(window.state.image, before)  # cancelled: the image stays
+
+
+def test_an_image_bomb_is_refused_before_decoding(qtbot, window, tmp_path, monkeypatch):
+    import struct
+    import zlib
+
+    import convlab.core.images as images
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb)
+    monkeypatch.setattr(images.cv2, "imdecode", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
+    before = window.state.image.copy()
+    assert not window.open_path(str(path))
+    assert "60000" in window.last_error or "60,000" in window.last_error
+    assert np.array_equal(window.state.image, before)

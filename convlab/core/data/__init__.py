@@ -2,10 +2,13 @@
 datasets, MNIST-style IDX files and folders of images.
 
 Conventions: images are float32 (N, C, H, W) in [0, 1] (before any
-normalisation), labels are int64 class indices.
+normalisation), labels are int64 class indices. Every loader raises
+:class:`DatasetError` (a ValueError; IDXError is one) for every problem a
+file or a folder can cause, and lists the files it could not use in
+``dataset.skipped``.
 """
 
-from .dataset import Dataset
+from .dataset import MAX_DATASET_BYTES, Dataset, DatasetError
 from .digits import DIGIT_CLASSES, synthetic_digits
 from .folders import IMAGE_EXTENSIONS, load_image_folder
 from .idx import FASHION_CLASSES, MNIST_CLASSES, IDXError, load_mnist_folder, read_idx, write_idx
@@ -13,6 +16,8 @@ from .shapes import SHAPE_CLASSES, synthetic_shapes
 
 __all__ = [
     "Dataset",
+    "DatasetError",
+    "MAX_DATASET_BYTES",
     "synthetic_digits",
     "synthetic_shapes",
     "IDXError",

@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "DatasetError", "MAX_DATASET_BYTES"]
+
+#: the most memory a loaded dataset's float32 images may take (a module constant, read at call time)
+MAX_DATASET_BYTES = 2_000_000_000
+
+
+class DatasetError(ValueError):
+    """A dataset could not be loaded: missing, unreadable, malformed or too large. Every loader in
+    :mod:`convlab.core.data` raises this (or a subclass) for every problem a user can cause."""
 
 
 @dataclass(eq=False)
@@ -22,6 +30,8 @@ class Dataset:
     y: np.ndarray = field(repr=False)
     classes: list[str]
     name: str = ""
+    #: files a loader could not use, as (path, reason): listed for the user, not skipped silently
+    skipped: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         x, y = self.x, self.y

@@ -5,8 +5,15 @@ one big-endian uint32 per dimension, then the data in big-endian order.
 Files may be gzip-compressed (detected by content, not by name).
 
 Every problem -- missing file, broken gzip stream, bad header, wrong data
-size -- is raised as :class:`IDXError` with a message naming the file and
-the numbers involved.
+size, not enough memory -- is raised as :class:`IDXError` with a message
+naming the file and the numbers involved.
+
+Reading is bounded: only regular files are opened (a FIFO does not block),
+their size is checked first, the header's data size is checked against
+``MAX_DATA_BYTES`` before any data is read, and a gzip stream is inflated
+in chunks into an array of exactly the declared size - a small file that
+inflates to gigabytes (a gzip bomb) stops at the size its header declares
+and is refused for the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ from math import prod
 
 import numpy as np
 
-from .dataset import Dataset
+from ..regular_files import FileRefused, open_regular
+from ..sizes import format_bytes
+from . import dataset as _dataset
+from .dataset import Dataset, DatasetError
 
 __all__ = [
     "IDXError",
@@ -36,8 +46,12 @@ FASHION_CLASSES = [
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
 
-MAX_DATA_BYTES = 2**31  # refuse to allocate more than 2 GiB
+# Limits (module constants, read at call time, so a test can lower them).
+MAX_DATA_BYTES = 2**30  # the data of one file (EMNIST's largest, 698,000 28x28 images, is 547 MB)
+MAX_FILE_BYTES = MAX_DATA_BYTES + 2**20  # a raw file is its data and header; gzip adds little
+MAX_TRAILING_BYTES = 1 << 26  # how far past the declared data a file is inflated to say how much is extra
 MAX_DIMS = 4
+_CHUNK = 1 << 18  # small steps: a gzip reader allocates one chunk of its own per step
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _DTYPES: dict[int, np.dtype] = {
@@ -51,15 +65,15 @@ _DTYPES: dict[int, np.dtype] = {
 _CODES = {dtype.newbyteorder("="): code for code, dtype in _DTYPES.items()}
 
 
-class IDXError(ValueError):
+class IDXError(DatasetError):
     """An IDX file is missing, unreadable or malformed."""
 
 
 def _read_exactly(f, count: int) -> bytes:
-    """Read up to ``count`` bytes (fewer only at end of file)."""
+    """Read up to ``count`` bytes (fewer only at end of file); for headers."""
     chunks, remaining = [], count
     while remaining > 0:
-        chunk = f.read(min(remaining, 1 << 24))
+        chunk = f.read(min(remaining, _CHUNK))
         if not chunk:
             break
         chunks.append(chunk)
@@ -67,18 +81,35 @@ def _read_exactly(f, count: int) -> bytes:
     return b"".join(chunks)
 
 
-def _count_rest(f, limit: int = 1 << 26) -> tuple[int, bool]:
+def _read_into(f, count: int) -> tuple[bytearray, int]:
+    """Up to ``count`` bytes read (inflated) chunk by chunk into one buffer of that size; (buffer, filled).
+
+    Memory grows only as data really arrives, and never past ``count``.
+    """
+    buffer = bytearray(count)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < count:
+        n = f.readinto(view[filled:filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return buffer, filled
+
+
+def _count_rest(f, limit: int | None = None) -> tuple[int, bool]:
     """Count remaining bytes, stopping after ``limit``; returns (count, more)."""
+    limit = MAX_TRAILING_BYTES if limit is None else limit
     count = 0
     while count <= limit:
-        chunk = f.read(1 << 20)
+        chunk = f.read(_CHUNK)
         if not chunk:
             return count, False
         count += len(chunk)
     return count, True
 
 
-def _parse(f, name: str) -> np.ndarray:
+def _parse(f, name: str, file_size: int | None = None) -> np.ndarray:
     header = _read_exactly(f, 4)
     if len(header) < 4:
         raise IDXError(f"{name}: file is too short to be an IDX file ({len(header)} bytes)")
@@ -110,14 +141,19 @@ def _parse(f, name: str) -> np.ndarray:
     if expected > MAX_DATA_BYTES:
         raise IDXError(
             f"{name}: header says {described}, more than ConvLab's limit of "
-            f"{MAX_DATA_BYTES} bytes"
+            f"{MAX_DATA_BYTES} bytes ({format_bytes(MAX_DATA_BYTES)})"
         )
-
-    data = _read_exactly(f, expected)
-    if len(data) < expected:
+    if file_size is not None and file_size < 4 + 4 * ndim + expected:
         raise IDXError(
             f"{name}: header says {described} but the file holds "
-            f"{len(data)} bytes (truncated?)"
+            f"{max(file_size - 4 - 4 * ndim, 0)} bytes (truncated?)"
+        )
+
+    data, filled = _read_into(f, expected)
+    if filled < expected:
+        raise IDXError(
+            f"{name}: header says {described} but the file holds "
+            f"{filled} bytes (truncated?)"
         )
     extra, more = _count_rest(f)
     if extra:
@@ -126,25 +162,31 @@ def _parse(f, name: str) -> np.ndarray:
             f"{name}: header says {described} but the file has {amount} "
             f"extra bytes after it (wrong header or not an IDX file?)"
         )
-    array = np.frombuffer(data, dtype=dtype).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))  # native byte order, writable copy
+    array = np.frombuffer(data, dtype=dtype).reshape(dims)  # writable: it views our own buffer
+    if not dtype.isnative:
+        array.byteswap(inplace=True)  # native byte order without a second copy
+    return array.view(dtype.newbyteorder("="))
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read a raw or gzip-compressed IDX file into a native-endian array."""
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     try:
-        with open(path, "rb") as raw:
+        with open_regular(path, max_bytes=MAX_FILE_BYTES) as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             if compressed:
                 with gzip.GzipFile(fileobj=raw, mode="rb") as f:
                     return _parse(f, name)
-            return _parse(raw, name)
+            return _parse(raw, name, os.fstat(raw.fileno()).st_size)
+    except FileRefused as exc:
+        raise IDXError(f"{name}: not read: the file {exc}") from exc
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise IDXError(f"{name}: the gzip data is damaged ({exc})") from exc
     except OSError as exc:
         raise IDXError(f"{name}: could not read the file ({exc.strerror or exc})") from exc
+    except MemoryError as exc:
+        raise IDXError(f"{name}: not enough memory to read the file") from exc
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -179,9 +221,13 @@ def _candidates(prefix: str, part: str, rank: int) -> list[str]:
 def _find(folder: str, candidates: list[str]) -> str | None:
     """First existing candidate, compared case-insensitively."""
     by_lower: dict[str, str] = {}
-    for entry in os.scandir(folder):
-        if entry.is_file():
-            by_lower.setdefault(entry.name.lower(), entry.path)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        raise IDXError(f"{os.path.basename(folder) or folder}: cannot list the folder "
+                       f"({exc.strerror or exc})") from exc
+    for entry in entries:
+        by_lower.setdefault(entry.name.lower(), entry.path)  # read_idx says what a non-file is
     for candidate in candidates:
         if candidate.lower() in by_lower:
             return by_lower[candidate.lower()]
@@ -236,7 +282,17 @@ def load_mnist_folder(
     if len(labels) and (labels.min() < 0 or labels.max() > 9):
         raise IDXError(f"{label_name}: labels must be 0..9, found {labels.min()}..{labels.max()}")
 
-    x = (images.astype(np.float32) / 255.0)[:, None]
+    need = images.size * 4
+    if need > _dataset.MAX_DATASET_BYTES:
+        raise IDXError(
+            f"{image_name}: {len(images):,} images of {images.shape[1]}x{images.shape[2]} pixels need "
+            f"{format_bytes(need)} as float32, more than the {format_bytes(_dataset.MAX_DATASET_BYTES)} "
+            "a dataset may take"
+        )
+    try:
+        x = (images.astype(np.float32) / np.float32(255.0))[:, None]
+    except MemoryError as exc:
+        raise IDXError(f"{image_name}: not enough memory for {len(images):,} images") from exc
     title = "Fashion-MNIST" if fashion else "MNIST"
     classes = FASHION_CLASSES if fashion else MNIST_CLASSES
     return Dataset(x, labels.astype(np.int64), list(classes), name=f"{title} ({kind})")

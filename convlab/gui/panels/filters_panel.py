@@ -254,17 +254,15 @@ class FiltersPanel(QWidget):
                 for _ in range(bank.count):
                     self.bank_list.addItem(QListWidgetItem())
             for i, name in enumerate(bank.names):
-                p = kernels.KERNEL_PRESETS.get(name)
                 item = self.bank_list.item(i)
-                item.setText(f"{i + 1}: {p.name if p else name}")
-                item.setToolTip(p.explanation if p else "A kernel you edited")
+                item.setText(f"{i + 1}: {kernels.filter_label(name)}")
+                item.setToolTip(kernels.filter_help(name))
             self.bank_list.setCurrentRow(st.selected)
         name = bank.names[st.selected]
         with QSignalBlocker(self.preset_combo):
             idx = self.preset_combo.findData(name)
             self.preset_combo.setCurrentIndex(max(idx, 0))
-        p = kernels.KERNEL_PRESETS.get(name)
-        self.preset_help.setText(p.explanation if p else "Custom: edit the numbers below, or pick a preset.")
+        self.preset_help.setText(kernels.filter_help(name))
         names = ["gray"] if bank.channels == 1 else ["R", "G", "B"]
         self.editor.set_filter(bank.weights[st.selected], float(bank.biases[st.selected]), names,
                                f"Filter {st.selected + 1} of {bank.count}")

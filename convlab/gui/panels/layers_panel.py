@@ -31,7 +31,7 @@ from convlab.core.layers import LAYER_TYPES
 from convlab.core.presets import LAYER_KINDS, model_presets
 
 from ..network_state import NetworkState
-from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, parse_setting  # noqa: F401 - parse_setting is re-exported for callers
+from ..views.layer_settings_editor import LayerSettingsEditor, _is_int, _size_text, focus_next_editor, parse_setting  # noqa: F401 - parse_setting is re-exported
 from .spec_json_dialog import AMBER, GREEN, RED, SpecJsonDialog  # noqa: F401
 
 COLUMNS = ("#", "layer", "settings", "output", "weights", "biases", "mult-adds", "RF", "jump")
@@ -492,6 +492,7 @@ class LayersPanel(QWidget):
                     editor = LayerSettingsEditor(i, entry)
                     editor.edited.connect(self.set_field)
                     editor.focused.connect(self.select_layer)
+                    editor.tabbed.connect(lambda i, f, step: focus_next_editor(t, COL_SETTINGS, i, f, step))
                     t.setCellWidget(i, COL_SETTINGS, editor)
                 editor.setToolTip(report.error if report.error_index == i else COLUMN_TIPS[COL_SETTINGS])
         # new editors may be wider or taller than the ones they replace

@@ -76,6 +76,7 @@ class LivePanel(QWidget):
     message = Signal(str)  # for the status bar
     frameProcessed = Signal(object)  # the RGB uint8 frame (read-only) just shown everywhere
     liveChanged = Signal(bool)  # a source started (True) or stopped / ended (False)
+    drawRequested = Signal()  # the Draw button: the window shows the drawing pad, which becomes the source
 
     def __init__(self, lab, net, parent=None, *, capture_factory=None, probe_on_show: bool = True):
         super().__init__(parent)
@@ -159,6 +160,10 @@ class LivePanel(QWidget):
         self.snapshot_button = QPushButton("Snapshot...")
         self.snapshot_button.setToolTip("Save the current frame as a PNG file")
         self.snapshot_button.clicked.connect(self.snapshot_dialog)
+        self.draw_button = QPushButton("Draw")
+        self.draw_button.setToolTip("Draw a digit with the mouse or a pen on the drawing pad: it becomes the live "
+                                    "source (a running camera or video stops)")
+        self.draw_button.clicked.connect(self.drawRequested)
 
         g.addWidget(self.camera_combo, 0, 0)
         g.addWidget(self.find_button, 0, 1)
@@ -172,10 +177,11 @@ class LivePanel(QWidget):
         g.addWidget(self.mirror_check, 4, 1)
         g.addWidget(self.freeze_button, 5, 0)
         g.addWidget(self.snapshot_button, 5, 1)
+        g.addWidget(self.draw_button, 6, 0, 1, 2)
         self.status_label = QLabel("No live source. Start a camera, or open a video or an image folder.")
         self.status_label.setWordWrap(True)
         self.status_label.setToolTip("What is playing, or why it stopped")
-        g.addWidget(self.status_label, 6, 0, 1, 2)
+        g.addWidget(self.status_label, 7, 0, 1, 2)
 
         seen = QGroupBox("What the model sees")
         v = QVBoxLayout(seen)

@@ -1,10 +1,11 @@
-"""The preset models with the engine's summary: shapes, weights, multiply-adds, receptive fields."""
+"""The preset models with the engine's summary: shapes, weights, multiply-adds, receptive fields;
+"Use this model" loads the chosen one into the Layers panel (one undo step) and closes the dialog."""
 
 from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPlainTextEdit,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -78,10 +80,17 @@ class SummaryTable(QWidget):
 
 
 class ModelPresetsDialog(QDialog):
-    """The preset networks with their engine summaries; a second preset side by side to compare."""
+    """The preset networks with their engine summaries; a second preset side by side to compare.
 
-    def __init__(self, parent=None):
+    Given a NetworkState, "Use this model" loads the chosen preset through ``net.load_preset`` (one
+    undo step), emits ``modelUsed(key)`` and closes; while the layers cannot change (training runs)
+    the button is disabled and the dialog says why."""
+
+    modelUsed = Signal(str)  # the preset key now in the Layers panel
+
+    def __init__(self, parent=None, net=None):
         super().__init__(parent)
+        self.net = net
         self.setWindowTitle("Preset models")
         self.resize(1200, 620)
         self.presets = model_presets()
@@ -125,15 +134,76 @@ class ModelPresetsDialog(QDialog):
         split.addWidget(right)
         split.setSizes([220, 980])
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.button(QDialogButtonBox.Close).setToolTip("Close without changing the layers")
         buttons.rejected.connect(self.reject)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setDefault(True)
+        self.use_button.clicked.connect(self.use_model)
+        buttons.addButton(self.use_button, QDialogButtonBox.ActionRole)
+        self.use_reason = QLabel()  # why the model cannot be used now ("" when it can)
+        self.use_reason.setWordWrap(True)
+        self.use_reason.setStyleSheet("color:#b00")
+        self.use_reason.setToolTip("Why the layers cannot change now")
+        self.use_button.setVisible(net is not None)
+        self.use_reason.setVisible(False)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.use_reason, 1)
+        bottom.addWidget(buttons)
         lay = QVBoxLayout(self)
         lay.addWidget(split)
-        lay.addWidget(buttons)
+        lay.addLayout(bottom)
         self.list.currentRowChanged.connect(self.show_preset)
         self.list.setCurrentRow(0)
+        self._sync_use()
 
     def current_key(self) -> str:
         return self.list.currentItem().data(Qt.UserRole)
+
+    # ------------------------------------------------------------------ using a model
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.net is not None:  # listen only while shown: a closed dialog keeps no connection
+            self.net.trainingStateChanged.connect(self._sync_use)
+            self._sync_use()
+
+    def hideEvent(self, event) -> None:
+        if self.net is not None:
+            self.net.trainingStateChanged.disconnect(self._sync_use)
+        super().hideEvent(event)
+
+    def use_blocker(self) -> str:
+        """Why the chosen model cannot be loaded now ("" when it can)."""
+        if self.net is None:
+            return "there is no network to load it into"
+        blocked = self.net.edit_blocker()
+        return f"Cannot use a model now: {blocked}." if blocked else ""
+
+    def _sync_use(self) -> None:
+        if self.net is None or self.list.currentItem() is None:
+            return
+        reason = self.use_blocker()
+        name = self.presets[self.current_key()].name
+        self.use_button.setEnabled(not reason)
+        self.use_button.setToolTip(reason or f"Replace the layers in the Layers panel with {name} and close "
+                                   "(one undo step: Edit > Undo brings the old layers back)")
+        self.use_reason.setText(reason)
+        self.use_reason.setVisible(bool(reason))
+
+    def use_model(self) -> bool:
+        """Load the chosen preset into the layers (one undo step) and close; False (the dialog stays,
+        saying why) when the layers cannot change now."""
+        reason = self.use_blocker()
+        if reason:
+            self._sync_use()
+            return False
+        key = self.current_key()
+        if not self.net.load_preset(key) and self.net.preset_key != key:
+            self._sync_use()  # refused after all (the state said why in the status bar)
+            return False
+        self.modelUsed.emit(key)
+        self.accept()
+        return True
 
     def show_preset(self, row: int) -> None:
         if row < 0:
@@ -144,6 +214,7 @@ class ModelPresetsDialog(QDialog):
         self.spec.setPlainText(json.dumps(p.spec, indent=1))
         self.compare_box.setCurrentIndex(max(self.compare_box.findData(p.compare), 0))
         self._show_compare()
+        self._sync_use()
 
     def _show_compare(self, *_) -> None:
         key = self.compare_box.currentData()

@@ -184,6 +184,11 @@ class PlaygroundPanel(QWidget):
         if e.outside.any():
             v.add_pixels(rr[e.outside], cc[e.outside], color=PADDING_COLOR)
 
+    @property
+    def pinned_pixel(self) -> tuple[int, int, int] | None:
+        """(filter, y, x) of the output pixel the learner clicked, or None."""
+        return self._pinned
+
     def pin(self, y: int, x: int) -> None:
         self._pinned = (self.state.selected, y, x)
         self.explain(y, x, pin=True)

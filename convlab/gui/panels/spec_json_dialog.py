@@ -8,13 +8,18 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
 
+from convlab.core.layers import SpecError
+from convlab.core.spec_json import parse_spec_json
+
 from ..network_state import NetworkState
 
 RED, AMBER, GREEN = "#c62828", "#b26a00", "#2e7d32"
 
 class SpecJsonDialog(QDialog):
     """The spec as JSON text: Apply replaces the spec (one undo step); a refused text stays here
-    with the reason in red and the spec unchanged."""
+    with the reason in red and the spec unchanged. The text is parsed by the engine
+    (``parse_spec_json``: strict JSON, at most 500 layers, no deep nesting, NaN or Infinity,
+    string layer types)."""
 
     def __init__(self, net: NetworkState, parent=None):
         super().__init__(parent)
@@ -59,10 +64,12 @@ class SpecJsonDialog(QDialog):
         if self.net.training != "idle":
             self._show("stop training before changing the layers", RED)
             return False
-        error = self.net.set_spec_json(self.editor.toPlainText())
-        if error:
-            self._show(error, RED)
+        try:
+            spec = parse_spec_json(self.editor.toPlainText())
+        except SpecError as e:
+            self._show(str(e), RED)
             return False
+        self.net.set_spec(spec, "Edit spec as JSON", None)
         report = self.net.report
         self._show("" if report.ok else f"applied, but {report.error}", AMBER)
         return True

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
@@ -41,6 +41,40 @@ from convlab.core.kernels import MAX_KERNEL_SIZE as MAX_KERNEL
 from convlab.core.number_text import exact_text, format_value, parse_number
 
 from .kernel_cells import BiasEdit, KernelGrid, default_channel_names, diverging_color, text_color
+
+MAX_GRID_HEIGHT = 520  # px: taller grids (11 x 11 x 3) scroll inside the editor
+
+
+class _GridScroll(QScrollArea):
+    """The scroll area of the grids: it asks for the height of all the grids it holds (up to
+    MAX_GRID_HEIGHT), so they show whole even inside a scrolling panel, however often the grids
+    are rebuilt (gray <-> RGB, another F)."""
+
+    _wide = False  # the grids are wider than the area: a horizontal scroll bar takes height
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        body = self.widget()
+        if body is not None:
+            need = body.sizeHint()
+            height = need.height() + 6
+            if need.width() > self.width():
+                height += self.horizontalScrollBar().sizeHint().height()
+            hint.setHeight(min(height, MAX_GRID_HEIGHT))
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        body = self.widget()
+        wide = body is not None and body.sizeHint().width() > self.width()
+        if wide != self._wide:
+            self._wide = wide
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        hint.setHeight(max(hint.height(), self.minimumSizeHint().height()))
+        return hint
 
 
 class KernelEditor(QWidget):
@@ -81,7 +115,7 @@ class KernelEditor(QWidget):
         self._grid_layout.setVerticalSpacing(6)
         self._grid_layout.addWidget(self._placeholder, 0, 0)
 
-        self.scroll = QScrollArea()
+        self.scroll = _GridScroll()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self._grid_host)
@@ -289,8 +323,14 @@ class KernelEditor(QWidget):
             w.hide()
             w.deleteLater()   # not deleted now: a signal handler may still be running inside it
         self._grids, self._grid_labels = [], []
+        layout = self._grid_layout
+        for i in range(layout.rowCount()):          # the stretch of the last layout stays behind
+            layout.setRowStretch(i, 0)
+        for i in range(layout.columnCount()):
+            layout.setColumnStretch(i, 0)
         self._placeholder.setVisible(c == 0)
         if c == 0:
+            self.scroll.updateGeometry()
             return
         if c <= 3:
             cols = c
@@ -302,17 +342,19 @@ class KernelEditor(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
             grid = KernelGrid(self, ch, f)
             grid.set_read_only(self._read_only)
-            self._grid_layout.addWidget(label, 2 * box_row, box_col)
-            self._grid_layout.addWidget(grid, 2 * box_row + 1, box_col,
-                                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            layout.addWidget(label, 2 * box_row, box_col)
+            layout.addWidget(grid, 2 * box_row + 1, box_col, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            # Shown now, not at Qt's next pass (which a layout added to a visible parent waits
+            # for): the layout counts only visible widgets, so the size it asks for is right at once.
+            label.show()
+            grid.show()
             self._grid_labels.append(label)
             self._grids.append(grid)
-        self._grid_layout.setRowStretch(2 * ((c - 1) // cols) + 2, 1)
-        self._grid_layout.setColumnStretch(cols, 1)
+        layout.setRowStretch(2 * ((c - 1) // cols) + 2, 1)
+        layout.setColumnStretch(cols, 1)
         if self._grids:
             self.setFocusProxy(self._grids[0])
-        # show the grids whole (up to a sensible height) even inside a scrolling panel
-        self.scroll.setMinimumHeight(min(self._grid_host.sizeHint().height() + 6, 520))
+        self.scroll.updateGeometry()  # its minimum height follows the new grids (_GridScroll)
 
     def _paint_cell(self, ch: int, r: int, col: int) -> None:
         v = float(self._values[ch, r, col])

@@ -75,7 +75,7 @@ class LayerMapsView(QWidget):
                                  "(its receptive field) on the model input.")
         self.enlarged.clicked.connect(self._unit_clicked)
         self.enlarged.hovered.connect(self._hovered)
-        self.enlarged.left.connect(lambda: self.value_label.setText(" "))
+        self.enlarged.left.connect(self._show_value)
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.grid)
         split.addWidget(self.enlarged)
@@ -132,6 +132,7 @@ class LayerMapsView(QWidget):
         self.grid.set_current(self.channel)
         self._draw_enlarged()
         self._draw_unit_marks()
+        self._show_value()
         self.channelChanged.emit(self.channel)
 
     # ------------------------------------------------------------------ drawing
@@ -159,6 +160,7 @@ class LayerMapsView(QWidget):
                 why = "choose a layer"
             self.empty.setText(why)
             self.stack.setCurrentWidget(self.empty)
+            self._show_value()
             return
         a = acts[self.layer + 1]
         row = rows[self.layer]
@@ -189,6 +191,7 @@ class LayerMapsView(QWidget):
                 self.bars.setXRange(-0.6, v.size - 0.4, padding=0)
             self.stack.setCurrentIndex(1)
         self._draw_unit_marks()
+        self._show_value()  # the value under the mouse follows the layer (and each new input)
 
     def _stats_text(self, row, a) -> str:
         s = self.stats
@@ -265,9 +268,23 @@ class LayerMapsView(QWidget):
         self.select_bar(int(round(vb.mapSceneToView(event.scenePos()).x())))
 
     def _hovered(self, y: int, x: int) -> None:
+        self._show_value((y, x))
+
+    def _show_value(self, pixel: tuple[int, int] | None = None) -> None:
+        """The value under the mouse (``pixel``, else what the enlarged view has under it now) in the
+        layer and channel shown now; blank when the mouse is not over the map."""
         a = self._array
-        if a is not None and a.ndim == 3 and self.channel < a.shape[0]:
-            self.value_label.setText(f"channel {self.channel}, y {y}, x {x}: {_fmt(float(a[self.channel, y, x]))}")
+        if pixel is None:
+            pixel = self.enlarged.pixel_under_mouse()
+        text = " "
+        inside = (pixel is not None and a is not None and a.ndim == 3 and 0 <= self.channel < a.shape[0]
+                  and 0 <= pixel[0] < a.shape[1] and 0 <= pixel[1] < a.shape[2])
+        if inside and self.layer < len(self.net.report.rows):
+            y, x = pixel
+            kind = self.net.report.rows[self.layer].type
+            text = (f"layer {self.layer} ({kind}), channel {self.channel}, y {y}, x {x}: "
+                    f"{_fmt(float(a[self.channel, y, x]))}")
+        self.value_label.setText(text)
 
 
 # ---------------------------------------------------------------------------------- weights

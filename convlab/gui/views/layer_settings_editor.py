@@ -9,7 +9,18 @@ import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTableWidget,
+    QWidget,
+)
 
 from convlab.core.functional import PADDING_MODES
 from convlab.core.layers import LAYER_TYPES
@@ -146,10 +157,15 @@ class _Combo(_NoWheelUnlessFocused, QComboBox):
 
 class LayerSettingsEditor(QWidget):
     """A compact row of editors for one layer's fields. ``edited(index, field, value)``: value None
-    removes the key (the engine's default). Values are shown with ``set_entry`` without emitting."""
+    removes the key (the engine's default). Values are shown with ``set_entry`` without emitting.
+
+    What is typed commits on Return, on focus loss and on Tab / Shift+Tab; a Tab then asks for the
+    next (previous) editor with ``tabbed(index, field, step)`` (see ``focus_next_editor``): inside a
+    table Qt would move the table's current cell instead, leaving the typed text uncommitted."""
 
     edited = Signal(int, str, object)
     focused = Signal(int)
+    tabbed = Signal(int, str, int)  # index, field, +1 (Tab) or -1 (Shift+Tab)
 
     def __init__(self, index: int, entry: dict, parent=None):
         super().__init__(parent)
@@ -253,12 +269,50 @@ class LayerSettingsEditor(QWidget):
     def _emit(self, field: str, value) -> None:
         self.edited.emit(self.index, field, value)
 
+    def commit(self, field: str) -> None:
+        """Commit what is typed in a field's editor, as Return does (nothing when it is unchanged)."""
+        w = self.editors[field]
+        if isinstance(w, QAbstractSpinBox):
+            w.interpretText()  # emits valueChanged when the typed number differs
+        elif isinstance(w, QLineEdit):
+            self._emit(field, parse_setting(w.text()))
+
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.FocusIn:
+        kind = event.type()
+        if kind == QEvent.FocusIn:
             self.focused.emit(self.index)
+        elif kind == QEvent.KeyPress and event.key() in (Qt.Key_Tab, Qt.Key_Backtab) and not (
+                event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier)):
+            field = next((f for f, w in self.editors.items() if w is obj), None)
+            if field is not None:
+                back = event.key() == Qt.Key_Backtab or bool(event.modifiers() & Qt.ShiftModifier)
+                index = self.index
+                self.commit(field)  # may rebuild this row's editor: ask for the focus after it
+                self.tabbed.emit(index, field, -1 if back else 1)
+                return True
         return False
 
 
-# --------------------------------------------------------------------------- the table
-
+def focus_next_editor(table: QTableWidget, column: int, index: int, field: str, step: int) -> None:
+    """Move the focus from the editor of ``field`` in row ``index`` to the next (``step`` +1) or
+    previous (-1) enabled editor of the column, row after row; past either end, to the table."""
+    order = []
+    for row in range(table.rowCount()):
+        editor = table.cellWidget(row, column)
+        if isinstance(editor, LayerSettingsEditor):
+            order += [(row, f, w) for f, w in editor.editors.items()]
+    keys = [(row, f) for row, f, _ in order]
+    if (index, field) in keys:
+        at = keys.index((index, field))
+    else:  # the row was rebuilt with other fields: continue from its neighbours
+        at = next((i for i, (row, _) in enumerate(keys) if row > index), len(keys)) - (1 if step > 0 else 0)
+    at += step
+    while 0 <= at < len(order) and not order[at][2].isEnabled():
+        at += step
+    if 0 <= at < len(order):
+        row, _, w = order[at]
+        table.scrollTo(table.model().index(row, column))
+        w.setFocus(Qt.BacktabFocusReason if step < 0 else Qt.TabFocusReason)
+    else:
+        table.setFocus(Qt.BacktabFocusReason if step < 0 else Qt.TabFocusReason)
 
