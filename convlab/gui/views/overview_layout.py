@@ -92,6 +92,11 @@ def _input_side(side: float, body: float) -> float:
     return max(min(2.5 * side, INPUT_MAX, body), min(INPUT_MIN, body))
 
 
+def _gap(side: float) -> float:
+    """The gap between columns: wider with bigger tiles, so that the columns stay apart."""
+    return float(max(COLUMN_GAP, round(0.25 * side)))
+
+
 def _width(spec: ColumnSpec, side: float, body: float, cap: int, most: int) -> float:
     if spec.kind == "input":
         _, tw = _tile_hw(_input_side(side, body), spec.map_hw)
@@ -115,10 +120,11 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
     at the top, a ``more_height`` line kept free below the content for "+K more"."""
     top = MARGIN + title_height
     body = max(height - top - more_height - MARGIN, 24.0)
-    room = width - 2 * MARGIN - COLUMN_GAP * max(len(specs) - 1, 0)
+    gaps = max(len(specs) - 1, 0)
+    room = width - 2 * MARGIN
 
     def total(side: float, cap: int) -> float:
-        return sum(_width(s, side, body, cap, most_maps) for s in specs)
+        return sum(_width(s, side, body, cap, most_maps) for s in specs) + gaps * _gap(side)
 
     side, cap = MIN_SIDE, 1
     caps = [c for c in range(1, max(most_maps, 1) + 1)]
@@ -135,7 +141,7 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
                 break
     input_side = _input_side(side, body)
     widths = [_width(s, side, body, cap, most_maps) for s in specs]
-    needed = sum(widths) + COLUMN_GAP * max(len(specs) - 1, 0) + 2 * MARGIN
+    needed = sum(widths) + gaps * _gap(side) + 2 * MARGIN
     for i, s in enumerate(specs):  # spare width first makes the input bigger (its field is drawn there)
         if s.kind == "input" and width > needed:
             th, tw = _tile_hw(_input_side(side, body), s.map_hw)
@@ -144,10 +150,10 @@ def plan_overview(specs: list[ColumnSpec], width: float, height: float, title_he
                 input_side = max(th, tw) * grown
                 widths[i] = max(tw * grown, s.title_width)
                 needed += widths[i] - max(tw, s.title_width)
-    gap, x = float(COLUMN_GAP), float(MARGIN)
+    gap, x = _gap(side), float(MARGIN)
     spare = width - needed
     if spare > 0 and len(specs) > 1:
-        gap = min(COLUMN_GAP + spare / (len(specs) - 1), MAX_COLUMN_GAP)
+        gap = max(gap, min(gap + spare / (len(specs) - 1), MAX_COLUMN_GAP))
         x += max(0.0, (width - (sum(widths) + gap * (len(specs) - 1) + 2 * MARGIN)) / 2)
     places = []
     for spec, w in zip(specs, widths, strict=True):
