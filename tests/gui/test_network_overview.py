@@ -213,6 +213,25 @@ def test_new_activations_recolour_the_same_columns(qtbot, overview, net):
     assert overview.rebuilds == rebuilds + 1  # a new spec: new columns
 
 
+def test_maps_bigger_than_their_tiles_are_coloured_from_every_fth_pixel(qtbot, overview, net):
+    conv = {"type": "conv2d", "filters": 3, "kernel": 3, "padding": 1}
+    with qtbot.waitSignal(net.activationsChanged, timeout=WAIT):
+        net.set_spec({"input": [1, 240, 240], "layers": [conv, {"type": "relu"}]}, "a big input")
+    qtbot.waitUntil(lambda: not overview.stale and overview.columns[1].pixels is not None, timeout=WAIT)
+    col = overview.columns[1]
+    f = overview.canvas.step(col)
+    assert f >= 2 and col.map_hw == (240, 240)
+    a = net.activations[1]
+    levels, signed = display_levels(a)  # the scale of the whole layer, not of the pixels drawn
+    np.testing.assert_array_equal(col.pixels, colorize(a[:, ::f, ::f].reshape(-1, a[:, ::f, ::f].shape[2]),
+                                                       levels, lut(signed)))
+    net.select_unit(1, 2, 200, 17)  # units keep their own coordinates
+    own = [m for m in overview.canvas.marks if m.column == 2 and m.color == UNIT_COLOR]
+    assert own[0].box == (200, 17, 201, 18)
+    hit = overview.canvas.hit_at(overview.canvas.unit_point(2, 2, 200, 17))
+    assert (hit.layer, hit.channel, hit.y, hit.x) == (1, 2, 200, 17)
+
+
 def test_it_stays_out_of_the_way_while_hidden_and_catches_up(qtbot, net):
     tabs = QTabWidget()
     qtbot.addWidget(tabs)

@@ -194,13 +194,15 @@ class NetworkOverview(QWidget):
         acts = net.activations
         for c in canvas.columns:
             if c.kind == "input":
-                picture, levels = input_picture(net.current_input)
+                f = canvas.step(c)
+                picture, levels = input_picture(net.current_input[:, ::f, ::f])
                 canvas.set_input(c, picture, levels)
             elif c.kind == "maps":
                 a = acts[c.layer + 1]
                 levels, signed = display_levels(a)
                 n = min(a.shape[0], max(canvas.most_maps, c.place.shown if c.place else 0))
-                maps = np.nan_to_num(a[:n].astype(np.float32, copy=False))
+                f = canvas.step(c)
+                maps = np.nan_to_num(a[:n, ::f, ::f].astype(np.float32, copy=False))
                 canvas.set_maps(c, maps, levels, signed)
                 c.tip = self._scale_tip(c, levels, signed)
             elif c.kind == "cells":

@@ -43,6 +43,7 @@ class OverviewColumn:
     title: tuple[str, str]
     count: int  # maps, values or classes
     map_hw: tuple[int, int] = (1, 1)
+    image_hw: tuple[int, int] = (1, 1)  # one map in the picture: map_hw, or every f-th pixel of big maps
     tip: str = ""  # what the column is (its tooltip)
     image: QImage | None = None
     pixels: np.ndarray | None = None  # the colours drawn (gray or RGB uint8, as colorize gives them)
@@ -210,14 +211,30 @@ class OverviewCanvas(QWidget):
 
     # ------------------------------------------------------------------ pictures
 
+    def step(self, column: OverviewColumn) -> int:
+        """Every how many pixels a column's maps are drawn: the largest whole f that still leaves a map
+        pixel per screen pixel of its tile (1 for maps smaller than their tiles). Qt would pick one
+        value per screen pixel anyway; this spares the colouring of the rest."""
+        place = column.place
+        if place is None or not place.tiles:
+            return 1
+        _, _, tw, th = place.tiles[0]
+        ratio = self.devicePixelRatioF()
+        mh, mw = column.map_hw
+        return max(1, int(min(mh / max(th * ratio, 1.0), mw / max(tw * ratio, 1.0))))
+
     def set_input(self, column: OverviewColumn, picture: np.ndarray, levels) -> None:
+        """The input: RGB uint8 drawn as it is, or gray values through ``levels`` (maybe every f-th pixel)."""
         pixels = picture if picture.dtype == np.uint8 else colorize(picture, levels, lut(False))
+        column.image_hw = pixels.shape[:2]
         self._set_pixels(column, np.ascontiguousarray(pixels))
 
     def set_maps(self, column: OverviewColumn, maps: np.ndarray, levels, signed: bool) -> None:
-        """The first maps (n, H, W) of a layer, coloured with the layer's levels, as one tall picture."""
+        """The first maps (n, H, W) of a layer (maybe every f-th pixel), coloured with the layer's levels,
+        as one tall picture."""
         n, h, w = maps.shape
-        self._set_pixels(column, colorize(maps.reshape(n * h, w), levels, lut(signed)))
+        column.image_hw = (h, w)
+        self._set_pixels(column, colorize(np.ascontiguousarray(maps).reshape(n * h, w), levels, lut(signed)))
 
     def set_cells(self, column: OverviewColumn, values: np.ndarray, levels, signed: bool) -> None:
         """A flat layer's values in the grid of its place, filled downwards column by column."""
@@ -364,7 +381,7 @@ class OverviewCanvas(QWidget):
         painter.setPen(SHAPE_COLOR)
         painter.drawText(self._band(p, top + self.line), Qt.AlignHCenter | Qt.AlignTop, c.title[1])
         if c.kind in ("input", "maps") and c.image is not None:
-            mh, mw = c.map_hw
+            mh, mw = c.image_hw
             painter.setPen(QPen(TILE_BORDER, 1))
             for k in range(min(p.shown, c.image.height() // max(mh, 1))):
                 r = self.tile_rect(i, k)
