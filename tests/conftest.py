@@ -8,6 +8,12 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def _own_data_folder(monkeypatch, tmp_path_factory):
+    """Datasets are looked for (and downloaded) in a folder of the test's own, never the user's."""
+    monkeypatch.setenv("CONVLAB_DATA_DIR", str(tmp_path_factory.mktemp("convlab-data")))
+
+
+@pytest.fixture(autouse=True)
 def _no_modal_save_prompts(monkeypatch):
     """Closing a window with unsaved changes asks with a modal box, which would wait forever
     offscreen: tests answer "Discard" unless they set ``window.session.ask`` themselves."""

@@ -1,12 +1,14 @@
-"""Preset model specs, stored as JSON under resources/models/ (name, description, spec)."""
+"""Preset model specs, stored as JSON under resources/models/ (name, description, spec).
+
+The files ship as package data (:mod:`convlab.package_data`), so an installed ConvLab has them too.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from convlab.package_data import resource_bytes, resource_names
 
 
 @dataclass(frozen=True)
@@ -21,10 +23,11 @@ class ModelPreset:
 def model_presets() -> dict[str, ModelPreset]:
     """Every preset in resources/models, in their intended order."""
     found = []
-    for path in (RESOURCES / "models").glob("*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for name in resource_names("models", ".json"):
+        data = json.loads(resource_bytes("models", name).decode("utf-8"))
+        key = name[: -len(".json")]
         found.append((data.get("order", 99),
-                      ModelPreset(path.stem, data["name"], data["description"], data["spec"], data.get("compare"))))
+                      ModelPreset(key, data["name"], data["description"], data["spec"], data.get("compare"))))
     return {p.key: p for _, p in sorted(found, key=lambda t: (t[0], t[1].key))}
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.abc import Traversable
 
 import cv2
 import numpy as np
 
-from convlab.core.images import read_image, to_rgb
+from convlab.core.images import decode_image, to_rgb
+from convlab.package_data import resource, resource_bytes
 
 __all__ = [
     "Sample",
@@ -37,7 +38,7 @@ __all__ = [
     "sample_path",
 ]
 
-RESOURCES_DIR = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES_DIR = resource()  # package data (convlab.package_data): a Path in every ordinary install
 IMAGES_DIR = RESOURCES_DIR / "images"
 
 
@@ -232,21 +233,23 @@ def _lookup(key: str) -> Sample:
         raise ValueError(f"unknown sample {key!r}; known samples: {known}") from None
 
 
-def sample_path(key: str) -> Path | None:
-    """The file of a photo sample, or ``None`` for a generated pattern."""
+def sample_path(key: str) -> Traversable | None:
+    """The file of a photo sample (package data), or ``None`` for a generated pattern."""
     sample = _lookup(key)
-    return RESOURCES_DIR / sample.file if sample.file is not None else None
+    return resource(*sample.file.split("/")) if sample.file is not None else None
 
 
 def load_sample(key: str) -> np.ndarray:
     """The sample ``key`` as a new ``(H, W, 3)`` uint8 RGB array.
 
     Raises ``ValueError`` for an unknown key (the message lists the known keys)
-    and :class:`convlab.core.images.ImageError` if a photo cannot be read.
+    :class:`convlab.core.images.ImageError` if a photo cannot be decoded and
+    :class:`convlab.package_data.ResourceMissing` if its file is not installed.
     """
     sample = _lookup(key)
     if sample.file is None:
         img = _GENERATORS[key]()
     else:
-        img = to_rgb(read_image(RESOURCES_DIR / sample.file))
+        name = sample.file.split("/")[-1]
+        img = to_rgb(decode_image(resource_bytes(*sample.file.split("/")), name=name))
     return np.ascontiguousarray(img)

@@ -36,7 +36,7 @@ MAX_SEED = 2**31 - 1
 MAX_LEARN_FILTERS = 4  # a hidden bank learned at once: the first preset and three more
 MAX_CAMERA_INDEX = 4
 
-DATASET_KINDS = ("digits", "shapes", "mnist", "fashion", "folder", "captured")
+DATASET_KINDS = ("digits", "shapes", "colour_shapes", "mnist", "fashion", "kmnist", "cifar10", "folder", "captured")
 OPTIMIZER_KEYS = ("sgd", "momentum", "adam")  # the training panel's optimisers
 LEARN_OPTIMIZER_KEYS = ("adam", "sgd", "momentum")  # learn-a-filter's, in the order its menu shows
 LEARN_TARGET_KINDS = ("preset", "opencv", "image")

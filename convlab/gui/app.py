@@ -7,11 +7,22 @@ import os
 import sys
 
 WORKSPACE_KEYS = ("filters", "network", "learn", "live")  # convlab.gui.workspaces.WORKSPACES (Qt-free here)
+EPILOG = """more commands (no window):
+  convlab export --format pytorch|onnx LAB.convlab OUTDIR   export a saved lab's model (also: python -m convlab export)
+  convlab data list | download mnist|fashion|kmnist|cifar10  the datasets (also: python -m convlab.data)
+"""
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(prog="convlab", description="ConvLab: a lab for convolutional networks.")
+    from convlab import __version__
+
+    ap = argparse.ArgumentParser(prog="convlab", description="ConvLab: a lab for convolutional networks.",
+                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", nargs="?", help="an image or a .convlab session to open")
+    ap.add_argument("--version", action="version", version=f"ConvLab {__version__}")
+    ap.add_argument("--install-desktop", action="store_true",
+                    help="Linux: add ConvLab to the application menu and open .convlab files with it")
+    ap.add_argument("--uninstall-desktop", action="store_true", help="Linux: remove what --install-desktop added")
     ap.add_argument("--screenshot", metavar="PNG", help="render the main window to PNG offscreen and exit")
     ap.add_argument("--size", metavar="WxH", default="1400x900", help="window size for --screenshot")
     ap.add_argument("--workspace", choices=WORKSPACE_KEYS, default=None,
@@ -31,7 +42,18 @@ def parse_args(argv):
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:  # command-line tools: no window, no Qt
+        from convlab.export import main as export_main
+
+        return export_main(argv[1:])
+    if argv[:1] == ["data"]:
+        from convlab.data import main as data_main
+
+        return data_main(argv[1:])
+    args = parse_args(argv)
+    if args.install_desktop or args.uninstall_desktop:
+        return _desktop(args)
     if args.lesson is not None and not args.screenshot:
         print("--lesson goes with --screenshot (in the app: Help > Open Lesson)", file=sys.stderr)
         return 2
@@ -54,6 +76,7 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ConvLab")
     app.setOrganizationName("ConvLab")
+    app.setDesktopFileName("convlab")  # matches the --install-desktop entry (the icon on Wayland)
     settings = None
     if args.screenshot:  # a picture of the default layout, not of this user's saved one
         import tempfile
@@ -99,3 +122,18 @@ def main(argv=None) -> int:
     if not args.path or not args.path.endswith(".convlab"):
         window.session.offer_restore()  # after a crash, the autosaved lab
     return app.exec()
+
+
+def _desktop(args) -> int:
+    from convlab.desktop_entry import install_desktop, uninstall_desktop
+
+    try:
+        if args.install_desktop:
+            install_desktop()
+            print("ConvLab is in the application menu; .convlab files open with it")
+        else:
+            uninstall_desktop()
+    except OSError as e:
+        print(f"cannot {'install' if args.install_desktop else 'remove'} the desktop entry: {e}", file=sys.stderr)
+        return 1
+    return 0

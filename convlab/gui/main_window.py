@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt, Signal
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -30,11 +30,13 @@ from convlab.core.playground import display
 from convlab.core.reasons import Notice
 from convlab.core.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 
+from .app_icon import app_icon  # issue 16
 from .file_dialogs import dialogs, use_settings
 from .lab_session import SessionController
 from .learn_state import LearnState
 from .lesson_runner import LessonRunner
 from .live import format_stats
+from .model_transfer import ModelTransfer  # issue 16
 from .network_state import NetworkState
 from .panels.capture_panel import CapturePanel
 from .panels.filters_panel import FiltersPanel
@@ -56,7 +58,6 @@ from .window_menus import WindowMenus
 from .workers import BankWorker
 from .workspaces import DEFAULT_WORKSPACE, WORKSPACES, Workspaces
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 IMAGE_FILTER = image_file_filter()
 OPEN_FILTER = image_file_filter("ConvLab sessions (*.convlab)").replace(
     "Images (", "Images and sessions (*.convlab ", 1)
@@ -84,9 +85,7 @@ class MainWindow(WindowMenus, QMainWindow):
         use_settings(self.settings)  # every file dialog starts in the folder used last
         self.layout_version = LAYOUT_VERSION
         self.setWindowTitle(f"ConvLab {__version__}")
-        icon = RESOURCES / "icons" / "convlab.png"
-        if icon.exists():
-            self.setWindowIcon(QIcon(str(icon)))
+        self.setWindowIcon(app_icon())  # issue 16: the icon comes from package data
         self.setAcceptDrops(True)
         self.last_error = ""
         self.state = LabState(self)
@@ -110,6 +109,8 @@ class MainWindow(WindowMenus, QMainWindow):
         self.session = SessionController(self, autosave_dir)
         self.session.changed.connect(self._update_title)
         self._build_file_actions()
+        self.model_transfer = ModelTransfer(self, self.net, self.file_menu, before=self.act_autosave)  # issue 16
+        self.model_transfer.message.connect(self.show_status)  # issue 16
         self.open_sample(DEFAULT_SAMPLE)
         self.state.undo_stack.clear()
         self.session.mark_clean()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Dataset", "DatasetError", "MAX_DATASET_BYTES"]
+__all__ = ["Dataset", "DatasetError", "MAX_DATASET_BYTES", "split_indices"]
 
 #: the most memory a loaded dataset's float32 images may take (a module constant, read at call time)
 MAX_DATASET_BYTES = 2_000_000_000
@@ -107,35 +107,8 @@ class Dataset:
         validation set; both parts are guaranteed to be non-empty.  Samples
         keep their original order within each part.
         """
-        if not 0.0 < val_fraction < 1.0:
-            raise ValueError(
-                f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}"
-            )
         self._require_samples("split", minimum=2)
-        n, k = len(self), len(self.classes)
-        rng = np.random.default_rng(seed)
-
-        # Validation quota per class: floor of the exact share, then hand out
-        # the remaining places by largest remainder (ties broken at random).
-        counts = np.bincount(self.y, minlength=k)
-        exact = counts * val_fraction
-        quota = np.floor(exact).astype(np.int64)
-        target = int(np.clip(round(n * val_fraction), 1, n - 1))
-        extra = target - int(quota.sum())
-        if extra > 0:
-            remainder = np.where(counts > quota, exact - quota, -1.0)
-            order = np.lexsort((rng.random(k), -remainder))
-            quota[order[:extra]] += 1
-
-        # Shuffle, group by class, and send the first `quota` of each class to val.
-        perm = rng.permutation(n)
-        grouped = perm[np.argsort(self.y[perm], kind="stable")]
-        labels = self.y[grouped]
-        class_start = np.cumsum(counts) - counts
-        rank = np.arange(n) - class_start[labels]
-        is_val = rank < quota[labels]
-        train_idx = np.sort(grouped[~is_val])
-        val_idx = np.sort(grouped[is_val])
+        train_idx, val_idx = split_indices(self.y, len(self.classes), val_fraction, seed)
         return self.subset(train_idx), self.subset(val_idx)
 
     def normalized(
@@ -187,3 +160,42 @@ class Dataset:
             else:
                 idx = order[start:start + batch_size]
                 yield self.x[idx], self.y[idx]
+
+
+def split_indices(y: np.ndarray, num_classes: int, val_fraction: float = 0.1,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted ``(train, val)`` indices of :meth:`Dataset.split` for labels ``y``.
+
+    Kept apart so that an exported training script can be given the very same split.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(
+            f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}"
+        )
+    n, k = len(y), num_classes
+    if n < 2:
+        raise ValueError(f"cannot split {n} sample(s): needs at least 2")
+    rng = np.random.default_rng(seed)
+
+    # Validation quota per class: floor of the exact share, then hand out
+    # the remaining places by largest remainder (ties broken at random).
+    counts = np.bincount(y, minlength=k)
+    exact = counts * val_fraction
+    quota = np.floor(exact).astype(np.int64)
+    target = int(np.clip(round(n * val_fraction), 1, n - 1))
+    extra = target - int(quota.sum())
+    if extra > 0:
+        remainder = np.where(counts > quota, exact - quota, -1.0)
+        order = np.lexsort((rng.random(k), -remainder))
+        quota[order[:extra]] += 1
+
+    # Shuffle, group by class, and send the first `quota` of each class to val.
+    perm = rng.permutation(n)
+    grouped = perm[np.argsort(y[perm], kind="stable")]
+    labels = y[grouped]
+    class_start = np.cumsum(counts) - counts
+    rank = np.arange(n) - class_start[labels]
+    is_val = rank < quota[labels]
+    train_idx = np.sort(grouped[~is_val])
+    val_idx = np.sort(grouped[is_val])
+    return train_idx, val_idx

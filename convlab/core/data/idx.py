@@ -38,12 +38,17 @@ __all__ = [
     "load_mnist_folder",
     "MNIST_CLASSES",
     "FASHION_CLASSES",
+    "KMNIST_CLASSES",
 ]
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+]
+# Kuzushiji-MNIST's ten hiragana (its classmap.csv), romanised first so every font can show them
+KMNIST_CLASSES = [
+    "o (お)", "ki (き)", "su (す)", "tsu (つ)", "na (な)", "ha (は)", "ma (ま)", "ya (や)", "re (れ)", "wo (を)",
 ]
 
 # Limits (module constants, read at call time, so a test can lower them).
@@ -235,13 +240,16 @@ def _find(folder: str, candidates: list[str]) -> str | None:
 
 
 def load_mnist_folder(
-    folder: str | os.PathLike, kind: str = "train", fashion: bool = False
+    folder: str | os.PathLike, kind: str = "train", fashion: bool = False,
+    title: str | None = None, classes: list[str] | None = None,
 ) -> Dataset:
-    """Load the train or test part of an MNIST / Fashion-MNIST folder.
+    """Load the train or test part of an MNIST-style folder (MNIST, Fashion-MNIST, KMNIST).
 
     Looks for ``train-images-idx3-ubyte`` / ``train-labels-idx1-ubyte``
     (``t10k-...`` for ``kind="test"``), also with ``.gz`` or the dotted
     ``train-images.idx3-ubyte`` spelling.  Pixels are scaled to [0, 1].
+    ``title`` and ``classes`` name the set (default: MNIST's, or
+    Fashion-MNIST's with ``fashion=True``).
     """
     if kind not in _PREFIX:
         raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
@@ -293,6 +301,6 @@ def load_mnist_folder(
         x = (images.astype(np.float32) / np.float32(255.0))[:, None]
     except MemoryError as exc:
         raise IDXError(f"{image_name}: not enough memory for {len(images):,} images") from exc
-    title = "Fashion-MNIST" if fashion else "MNIST"
-    classes = FASHION_CLASSES if fashion else MNIST_CLASSES
+    title = title or ("Fashion-MNIST" if fashion else "MNIST")
+    classes = list(classes) if classes is not None else (FASHION_CLASSES if fashion else MNIST_CLASSES)
     return Dataset(x, labels.astype(np.int64), list(classes), name=f"{title} ({kind})")

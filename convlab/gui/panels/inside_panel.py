@@ -36,6 +36,7 @@ from convlab.core.receptive_field import block_on_input
 from ..views.controls import SteadyLabel
 from ..views.image_view import ImageView
 from ..views.layer_maps import LayerMapsView, WeightsView
+from .visualize_panel import VisualizePanel
 
 BOX_COLOR = "#ff8c00"  # the unit's analytic field
 CLIP_COLOR = "#2ca02c"  # the part of it inside the image
@@ -172,6 +173,9 @@ class InsidePanel(QWidget):
         self.tabs.addTab(self.weights, "Weights")
         self.tabs.setTabToolTip(0, "Each layer's output for the current input")
         self.tabs.setTabToolTip(1, "The convolution filters the network has learned")
+        self.visualize = VisualizePanel(self.net)
+        self.tabs.addTab(self.visualize, "What it wants to see")
+        self.tabs.setTabToolTip(2, "The picture a unit or class wants to see, and where a class looks in this input")
         return self.tabs
 
     # ------------------------------------------------------------------ state -> widgets

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.core.data.catalog import DATASETS
+from convlab.core.data.catalog import DATASETS, DOWNLOAD_KINDS, SYNTHETIC_KINDS  # issue 16: + the two kinds
 from convlab.core.number_text import step_125
 from convlab.core.prediction import prediction
 from convlab.core.settings import TrainSettings, limits
@@ -32,9 +32,10 @@ from convlab.core.settings import TrainSettings, limits
 from ..file_dialogs import dialogs
 from ..views.controls import DrawWhenShown, setting_spin, spin_box
 from ..views.training_views import ClassBarsView, ConfusionMatrixView, CurvesView, DatasetPreview, SampleGallery
+from .download_dialog import DownloadRow  # issue 16
 
-SYNTHETIC = ("digits", "shapes")
-FOLDER_KINDS = ("mnist", "fashion", "folder")
+SYNTHETIC = SYNTHETIC_KINDS  # issue 16: digits, shapes and the built-in RGB colour shapes
+FOLDER_KINDS = (*DOWNLOAD_KINDS, "folder")  # issue 16: mnist, fashion, kmnist, cifar10 (downloaded or a folder)
 OPTIMIZERS = (("SGD", "sgd"), ("SGD with momentum", "momentum"), ("Adam", "adam"))
 
 
@@ -98,6 +99,8 @@ class TrainingPanel(QWidget):
         self.data_form.addRow("Samples", self.samples_spin)
         self.data_form.addRow("Validation", self.val_spin)
         self.data_form.addRow("", self.load_btn)
+        self.download_row = DownloadRow(net, self)  # issue 16: dataset downloads
+        self.data_form.addRow("", self.download_row)  # issue 16
         self.data_group = QGroupBox("Dataset")
         data_lay = QVBoxLayout(self.data_group)
         data_lay.addLayout(self.data_form)
