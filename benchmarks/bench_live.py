@@ -101,10 +101,11 @@ def main() -> None:
     ap.add_argument("--video-fps", type=float, default=60.0, help="the video's frame rate (its pace)")
     ap.add_argument("--flat-out", action="store_true", help="read the video as fast as it decodes")
     ap.add_argument("--bank-max-side", type=int, default=None, help="downscale frames for the bank to this side")
-    ap.add_argument("--tab", choices=["both", "inside", "playground"], default="both",
+    ap.add_argument("--tab", choices=["both", "inside", "overview", "playground"], default="both",
                     help="what is on screen: 'both' (default) moves the Inside-the-network panel into a dock "
                          "beside the Filter playground so the bank's maps and the layer's feature maps are "
-                         "painted for every frame; 'inside' / 'playground' show one central tab")
+                         "painted for every frame; 'inside' / 'playground' show one central tab; 'overview' "
+                         "shows the whole network at a glance (the Network page's first tab)")
     ap.add_argument("--profile", action="store_true", help="cProfile the run and print the top functions")
     ap.add_argument("--screenshot", default=None, help="save the window as a PNG at the end of the run")
     ap.add_argument("--profile-out", default=None, help="with --profile: also write the stats to this file")
@@ -160,8 +161,13 @@ def main() -> None:
                       [f"random {i + 1}" for i in range(8)])
     st.edit("bench bank", bank=bank)
     if args.tab == "both":
-        inside = w.center.widget(1)  # the scroll area holding the Inside-the-network panel
-        w.center.removeTab(1)
+        tabs = getattr(w, "network_tabs", None)  # the Network page: Whole network / One layer
+        if tabs is not None:
+            inside = tabs.widget(1)  # the scroll area holding the one-layer Inside-the-network panel
+            tabs.removeTab(1)
+        else:  # a window from before the overview: the page is that scroll area
+            inside = w.center.widget(1)
+            w.center.removeTab(1)
         dock = QDockWidget("Inside the network", w)
         dock.setObjectName("dock-bench-inside")
         dock.setWidget(inside)
@@ -173,10 +179,14 @@ def main() -> None:
         w.resizeDocks([dock], [560], Qt.Vertical)
         w.center.setCurrentIndex(0)
     else:
-        w.center.setCurrentIndex(1 if args.tab == "inside" else 0)
+        w.center.setCurrentIndex(0 if args.tab == "playground" else 1)
+        if getattr(w, "network_tabs", None) is not None:
+            w.network_tabs.setCurrentIndex(0 if args.tab == "overview" else 1)
     wait_for(lambda: st.result is not None and st.result.maps.shape[0] == 8, 10)
     shown = "Filter playground + Inside the network (docked)" if args.tab == "both" else \
         w.center.tabText(w.center.currentIndex())
+    if args.tab in ("inside", "overview") and getattr(w, "network_tabs", None) is not None:
+        shown += f": {w.network_tabs.tabText(w.network_tabs.currentIndex())}"
     print(f"model: {net.preset_key}, input {net.view_model.input_shape}; bank {bank.weights.shape}; on screen: {shown}")
 
     class PaintCounter(QObject):
@@ -187,6 +197,9 @@ def main() -> None:
             self.counts = {"bank grid": 0, "layer grid": 0}
             self.widgets = {w.playground.grid.viewport(): "bank grid",
                             w.inside_panel.maps.grid.viewport(): "layer grid"}
+            if getattr(w, "overview", None) is not None:
+                self.counts["overview"] = 0
+                self.widgets[w.overview.canvas] = "overview"
 
         def eventFilter(self, obj, event) -> bool:
             if event.type() == QEvent.Paint and obj in self.widgets:

@@ -7,6 +7,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_path_loaded():
+    """Load the engine's compiled loops up front, so every test of a layer runs the fast path
+    (it is otherwise taken only once training or a large batch has loaded it)."""
+    from convlab.core.fastpath import engine
+
+    engine.load()
+
+
 @pytest.fixture(autouse=True)
 def _own_data_folder(monkeypatch, tmp_path_factory):
     """Datasets are looked for (and downloaded) in a folder of the test's own, never the user's."""

@@ -24,6 +24,8 @@ import numpy as np
 
 from . import functional as F
 from . import memory
+from .fastpath import engine
+from .fastpath.plans import PlanCache
 from .sizes import format_bytes
 
 #: the largest value of any count in a spec (filters, units, kernel, stride, padding, dilation, sizes)
@@ -251,6 +253,7 @@ class Conv2d(Layer):
         self.padding_mode = f.choice("padding_mode", "zeros", F.PADDING_MODES)
         self.use_bias = f.bool("bias", True)
         self._need_spatial()
+        self._plans = PlanCache()
         c = self.in_shape[0]
         self.param_shapes["weight"] = (self.filters, c) + self.kernel
         if self.use_bias:
@@ -272,10 +275,20 @@ class Conv2d(Layer):
         c, h, w = self.in_shape
         return c * (h + 2 * self.padding[0]) * (w + 2 * self.padding[1])
 
+    def _explicit_padding(self) -> bool:
+        return self.padding_mode != "zeros" and any(self.padding)
+
     def cache_bytes(self):
-        return self._columns() * self.itemsize()
+        if engine.available:
+            # the fast path keeps its input (counted as the layer before's output) and, for reflect /
+            # replicate padding, a padded copy; its columns live in fixed blocks of a few hundred KB
+            return self._padded_input() * self.itemsize() if self._explicit_padding() else 0
+        return self._columns() * self.itemsize()  # the reference keeps the im2col columns
 
     def work_bytes(self):
+        if engine.available:  # backward: the input's gradient (and the padded one's)
+            padded = self._padded_input() if self._explicit_padding() else 0
+            return (padded + math.prod(self.in_shape)) * self.itemsize()
         # backward: the column gradients, the padded input's gradient and the input's
         return (self._columns() + self._padded_input() + math.prod(self.in_shape)) * self.itemsize()
 
@@ -315,14 +328,33 @@ class Conv2d(Layer):
             self.params["bias"][...] = 0
 
     def forward(self, x, training=False, rng=None):
+        weight, bias = self.params["weight"], self.params.get("bias")
+        if engine.active(training, self.macs * x.shape[0]):
+            plan = self._plans.get((x.shape, x.dtype), lambda: self._make_plan(x))
+            out, state = plan.forward(x, weight, bias)
+            self._cache = (plan, state)
+            return out
         out, self._cache = F.conv2d_forward(
-            x, self.params["weight"], self.params.get("bias"),
-            self.stride, self.padding, self.dilation, self.padding_mode,
+            x, weight, bias, self.stride, self.padding, self.dilation, self.padding_mode,
         )
         return out
 
+    def _make_plan(self, x):
+        from .fastpath.conv import ConvGeometry, ConvPlan
+
+        m = self.axis_math()
+        geo = ConvGeometry(
+            self.in_shape[0], self.in_shape[1], self.in_shape[2], self.filters, *self.kernel, *self.stride,
+            *self.padding, *self.dilation, self.padding_mode, m[0].size, m[1].size,
+        )
+        return ConvPlan(geo, x.shape[0], x.dtype)
+
     def backward(self, dout, need_input_grad=True):
-        dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
+        if isinstance(self._cache, F.ConvCache):
+            dx, dw, db = F.conv2d_backward(dout, self.params["weight"], self._cache, need_input_grad)
+        else:  # the fast path's (plan, state)
+            plan, state = self._cache
+            dx, dw, db = plan.backward(dout, self.params["weight"], state, need_input_grad)
         self.grads["weight"] = dw
         if self.use_bias:
             self.grads["bias"] = db
@@ -368,30 +400,76 @@ class _Pool2d(Layer):
         return (self._padded_input() + 3 * math.prod(self.out_shape)) * self.itemsize()
 
 
+    def _geometry(self):
+        from .fastpath.pool import PoolGeometry
+
+        m = self.axis_math()
+        return PoolGeometry(*self.kernel, *self.stride, *self.padding, m[0].size, m[1].size)
+
+
 class MaxPool2d(_Pool2d):
     type = "maxpool2d"
+    relu_fused = False  # True after forward_after_relu: backward then gives the gradient before the ReLU
 
     def cache_bytes(self):
+        if engine.available:  # the fast path keeps the winner of each window (one byte each)
+            return math.prod(self.out_shape) * (1 if self.kernel[0] * self.kernel[1] < 255 else 4)
         # the padded input is kept for backward (without padding it is the input itself)
         return self._padded_input() * self.itemsize() if any(self.padding) else 0
 
     def forward(self, x, training=False, rng=None):
+        self.relu_fused = False
+        if engine.active(training, x.size):
+            from .fastpath import pool
+
+            _, out, self._cache = pool.maxpool_forward(x, self._geometry())
+            return out
         out, self._cache = F.maxpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
+    def forward_after_relu(self, relu: ReLU, x, training: bool = False):
+        """ReLU then this pooling in one pass: (the ReLU's output, the pooled output), or None when
+        the fast path is off. The ReLU layer is left as if it had run; this layer's backward then
+        returns the gradient with respect to the ReLU's input (the ReLU's mask applied)."""
+        if not engine.active(training, x.size):
+            return None
+        from .fastpath import pool
+
+        y, out, self._cache = pool.maxpool_forward(x, self._geometry(), relu=True)
+        relu._cache = y
+        self.relu_fused = True
+        return y, out
+
     def backward(self, dout, need_input_grad=True):
-        return F.maxpool2d_backward(dout, self._cache) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if isinstance(self._cache, tuple):
+            return F.maxpool2d_backward(dout, self._cache)
+        from .fastpath import pool
+
+        return pool.maxpool_backward(dout, self._cache)
 
 
 class AvgPool2d(_Pool2d):
     type = "avgpool2d"
 
     def forward(self, x, training=False, rng=None):
+        if engine.active(training, x.size):
+            from .fastpath import pool
+
+            out, self._cache = pool.avgpool_forward(x, self._geometry())
+            return out
         out, self._cache = F.avgpool2d_forward(x, self.kernel, self.stride, self.padding)
         return out
 
     def backward(self, dout, need_input_grad=True):
-        return F.avgpool2d_backward(dout, self._cache) if need_input_grad else None
+        if not need_input_grad:
+            return None
+        if isinstance(self._cache, tuple):
+            return F.avgpool2d_backward(dout, self._cache)
+        from .fastpath import pool
+
+        return pool.avgpool_backward(dout, self._cache)
 
 
 def _check_axes(layer: Layer, math: list[F.OutputSize]) -> tuple[int, int]:
@@ -409,14 +487,14 @@ class ReLU(Layer):
     type = "relu"
 
     def cache_bytes(self):
-        return math.prod(self.out_shape)  # a boolean mask
+        return 0  # it keeps its output (counted already): > 0 exactly where the input was
 
     def forward(self, x, training=False, rng=None):
-        self._cache = x > 0
-        return np.maximum(x, 0)
+        self._cache = np.maximum(x, 0)  # the output: > 0 exactly where x > 0
+        return self._cache
 
     def backward(self, dout, need_input_grad=True):
-        return dout * self._cache if need_input_grad else None
+        return np.where(self._cache > 0, dout, 0).astype(dout.dtype, copy=False) if need_input_grad else None
 
 
 class LeakyReLU(Layer):
@@ -576,16 +654,32 @@ class Linear(Layer):
 
     def forward(self, x, training=False, rng=None):
         self._cache = x
-        out = x @ self.params["weight"].T
-        if self.use_bias:
-            out += self.params["bias"]
+        w, bias = self.params["weight"], self.params.get("bias")
+        macs = self.macs * x.shape[0]
+        if engine.parts_for(x.shape[0], macs) > 1 and engine.active(training, macs):
+            from .fastpath import linear
+
+            return linear.forward(x, w, bias)
+        # for a few samples, BLAS is ~1.7x quicker at W @ x.T than at x @ W.T (measured, OpenBLAS)
+        out = np.ascontiguousarray((w @ x.T).T) if x.shape[0] <= 32 else x @ w.T
+        if bias is not None:
+            out += bias
         return out
 
     def backward(self, dout, need_input_grad=True):
-        self.grads["weight"] = dout.T @ self._cache
+        x, w = self._cache, self.params["weight"]
+        macs = 2 * self.macs * x.shape[0]
+        if engine.parts_for(x.shape[0], macs) > 1 and engine.active(False, macs):
+            from .fastpath import linear
+
+            dx, self.grads["weight"], db = linear.backward(dout, x, w, need_input_grad)
+        else:
+            self.grads["weight"] = dout.T @ x
+            db = dout.sum(axis=0)
+            dx = dout @ w if need_input_grad else None
         if self.use_bias:
-            self.grads["bias"] = dout.sum(axis=0)
-        return dout @ self.params["weight"] if need_input_grad else None
+            self.grads["bias"] = db
+        return dx
 
 
 def _init(rng, out: np.ndarray, fan_in, fan_out, kind, chunk: int = 1 << 20) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import memory
-from .layers import LAYER_TYPES, MAX_COUNT, Layer, SpecError, shown
+from .layers import LAYER_TYPES, MAX_COUNT, Layer, MaxPool2d, ReLU, SpecError, shown
 from .memory import LayerMemory, MemoryEstimate
 from .receptive_field import RFRecord, receptive_fields
 from .sizes import format_bytes
@@ -375,9 +375,23 @@ class Sequential:
         """Run the layers (all, or layers[:upto]) keeping every activation: activations[0] is the input."""
         x = self.check_input(x)
         self.activations = [x]
-        for layer in self.layers[:upto]:
+        layers = self.layers[:upto]
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            fused = None
+            if layer.type == "relu" and i + 1 < len(layers) and layers[i + 1].type == "maxpool2d":
+                pool = layers[i + 1]
+                assert isinstance(pool, MaxPool2d) and isinstance(layer, ReLU)
+                fused = pool.forward_after_relu(layer, x, training)  # None on the reference path
+            if fused is not None:
+                self.activations += fused
+                x = fused[1]
+                i += 2
+                continue
             x = layer.forward(x, training, self.rng)
             self.activations.append(x)
+            i += 1
         return x
 
     def backward(self, dout, start: int | None = None, need_input_grad: bool = True):
@@ -387,8 +401,15 @@ class Sequential:
         None with ``need_input_grad=False``, which skips the costly first-layer col2im).
         """
         start = len(self.layers) if start is None else start
-        for i in range(start - 1, -1, -1):
-            dout = self.layers[i].backward(dout, need_input_grad or i > 0)
+        i = start - 1
+        while i >= 0:
+            layer = self.layers[i]
+            dout = layer.backward(dout, need_input_grad or i > 0)
+            if getattr(layer, "relu_fused", False):
+                i -= 1  # the ReLU before it: its mask is already applied
+                if i == 0 and not need_input_grad:
+                    dout = None
+            i -= 1
         return dout
 
     def predict_proba(self, x) -> np.ndarray:

@@ -53,6 +53,7 @@ from .panels.source_panel import SourcePanel
 from .panels.training_panel import TrainingPanel
 from .state import LabState
 from .views.draw_pad import DrawPad
+from .views.network_overview import NetworkOverview
 from .window_menus import WindowMenus
 from .workers import BankWorker
 from .workspaces import DEFAULT_WORKSPACE, WORKSPACES, Workspaces
@@ -119,13 +120,21 @@ class MainWindow(WindowMenus, QMainWindow):
     def _build_central(self) -> None:
         self.playground = PlaygroundPanel(self.state, self.pixel_panel)
         self.inside_panel = InsidePanel(self.net)
+        self.overview = NetworkOverview(self.net)
+        self.network_tabs = QTabWidget()  # the Network page: the whole network, or one layer in detail
+        self.network_tabs.setDocumentMode(True)
+        self.network_tabs.addTab(self.overview, "Whole network")
+        self.network_tabs.addTab(self._scrolled(self.inside_panel), "One layer")
+        self.network_tabs.setTabToolTip(0, "Every layer's feature maps side by side, from the input to the class "
+                                           "probabilities; click a unit to see what feeds it")
+        self.network_tabs.setTabToolTip(1, "One layer in detail: its maps enlarged, the filters and receptive fields")
         self.learn_state = LearnState(self.state, self)
         self.learn_panel = LearnPanel(self.learn_state)
         self.center = QTabWidget()  # its pages are chosen by the workspaces, not by tabs
         self.center.setDocumentMode(True)
         self.center.tabBar().hide()
         self.center.addTab(self.playground, "Filter playground")
-        self.center.addTab(self._scrolled(self.inside_panel), "Inside the network")  # the window may be narrower
+        self.center.addTab(self.network_tabs, "Inside the network")
         self.center.addTab(self._scrolled(self.learn_panel), "Learn a filter")
         self.center.setTabToolTip(0, "Convolve the image with a bank of filters and see the arithmetic")
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")

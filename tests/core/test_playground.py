@@ -319,3 +319,23 @@ def test_steady_levels_hold_while_the_values_fill_them_and_refit_with_headroom()
 def test_steady_levels_leave_fixed_levels_alone(mode, levels):
     assert steady_levels(mode, levels, None) == levels
     assert steady_levels(mode, levels, (-7.0, 7.0)) == levels
+
+
+def test_bank_scratch_planes_kept_between_calls_leave_no_trace():
+    """Banks of different sizes and depths in turn (scratch planes reused and reshaped between
+    calls) each give the maps a fresh computation gives."""
+    from convlab.core import playground
+
+    rng = np.random.default_rng(3)
+    x = (rng.random((3, 40, 50)) * 255).astype(np.float32)
+    banks = [FilterBank(rng.standard_normal((k, 3, f, f)).astype(np.float32), rng.standard_normal(k), [])
+             for k, f in ((5, 3), (2, 5), (7, 3))]
+    settings = ConvSettings(padding=1)
+    first = [apply_bank(x, b, settings).maps.copy() for b in banks]
+    assert playground._scratch.planes  # planes were kept
+    for _ in range(2):
+        for b, want in zip(banks, first, strict=True):
+            np.testing.assert_array_equal(apply_bank(x, b, settings).maps, want)
+    ref, _ = F.conv2d_forward(x[None].astype(np.float64), banks[1].weights.astype(np.float64),
+                              banks[1].biases.astype(np.float64), 1, 1)
+    np.testing.assert_allclose(first[1], ref[0], rtol=1e-4, atol=1e-2)

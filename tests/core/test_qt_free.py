@@ -21,3 +21,18 @@ def test_the_package_root_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     version, numpy_loaded, qt_loaded = out.stdout.split()
     assert version and qt_loaded == "False" and numpy_loaded == "False"
+
+
+def test_start_up_inference_does_not_wait_for_numba():
+    """Building a model and showing one image through it (what the app does as it starts) stays on
+    the reference path: Numba (~0.5 s to load) is loaded by the first training step."""
+    code = (
+        "import sys, numpy as np\n"
+        "from convlab.core.model import Sequential\n"
+        "from convlab.core.presets import model_preset\n"
+        "m = Sequential.from_spec(model_preset('lenet_relu'), seed=0)\n"
+        "m.forward(np.zeros((1, 1, 28, 28), np.float32))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -32,7 +32,7 @@ def key_widgets(w, key: str) -> dict[str, object]:
         return {"input": p.input_view, "output": p.output_view, "maps": p.grid, "kernel editor": w.filters_panel.editor,
                 "open": w.source_panel.open_btn, "gray": w.source_panel.gray, "math": w.math_panel.label}
     if key == "network":
-        return {"network input": w.inside_panel.input_view, "feature maps": w.inside_panel.maps.grid,
+        return {"whole network": w.overview.canvas, "maps per layer": w.overview.maps_spin,
                 "layer table": w.layers_panel.table, "model": w.layers_panel.preset_combo}
     if key == "learn":
         return {"start": w.learn_panel.start_btn, "loss": w.learn_panel.views.loss_plot}
