@@ -28,6 +28,8 @@ def parse_args(argv):
     ap.add_argument("--workspace", choices=WORKSPACE_KEYS, default=None,
                     help="with --screenshot: the workspace to show, after a short scripted setup that gives it "
                          "real content (a sample, a model trained for a few steps, a learned filter, live frames)")
+    ap.add_argument("--scene", choices=("draw", "wants"), default=None,
+                    help="with --screenshot: the drawing pad with a digit drawn, or what a unit wants to see")
     ap.add_argument("--lesson", type=int, choices=range(1, 13), metavar="N", default=None,
                     help="with --screenshot: lesson N (1-12) set up, as Help > Open Lesson does")
     args = ap.parse_args(argv)
@@ -110,6 +112,10 @@ def main(argv=None) -> int:
             from .screenshot import prepare_lesson
 
             prepare_lesson(window, args.lesson)
+        if args.scene:
+            from .screenshot import prepare_scene
+
+            prepare_scene(window, args.scene)
         app.processEvents()
         ok = window.grab().save(args.screenshot, "PNG")
         if not ok:

@@ -104,3 +104,47 @@ def prepare_lesson(window, number: int) -> None:
     window.lessons.open(number)
     _wait(lambda: window.state.result is not None or bool(window.state.error), 20.0)
     _wait(lambda: window.lessons.current is not None and not window.live_panel.pipeline.busy, 5.0)
+
+
+def _draw_a_seven(canvas) -> None:
+    """A hand-drawn-looking 7 on the pad: a top bar and a slanted stroke."""
+    side = canvas.side
+    canvas.begin_stroke(0.28 * side, 0.25 * side)
+    for t in range(1, 11):
+        canvas.extend_stroke((0.28 + 0.44 * t / 10) * side, (0.25 + 0.01 * t / 10) * side)
+    for t in range(1, 16):
+        canvas.extend_stroke((0.72 - 0.25 * t / 15) * side, (0.26 + 0.52 * t / 15) * side)
+    canvas.end_stroke()
+
+
+def scene_draw(window) -> None:
+    """The drawing pad in the Live workspace, a digit drawn and the network's answer, after a short training."""
+    net = window.net
+    net.set_settings(samples=3000, epochs=1, batch_size=32)
+    if net.start_training():
+        _wait(lambda: net.training == "idle")
+    window.show_workspace("live")
+    window.show_draw_pad()
+    _draw_a_seven(window.draw_pad.canvas)
+    _wait(lambda: window.draw_pad.frames_fed > 0 and not window.live_panel.pipeline.busy, 10.0)
+
+
+def scene_wants(window) -> None:
+    """What a unit wants to see: the network trained briefly, a unit selected and its picture painted."""
+    window.show_workspace("network")
+    setup_network(window)
+    window.network_tabs.setCurrentIndex(1)
+    panel = window.inside_panel
+    panel.tabs.setCurrentWidget(panel.visualize)
+    vis = panel.visualize
+    if vis.start():
+        _wait(lambda: vis.worker is None, 60.0)
+
+
+SCENES = {"draw": scene_draw, "wants": scene_wants}
+
+
+def prepare_scene(window, scene: str) -> None:
+    _wait(lambda: window.state.result is not None or bool(window.state.error), 20.0)
+    SCENES[scene](window)
+    QApplication.instance().processEvents()

@@ -6,6 +6,7 @@ picture decides the class, and asks both maps to find that corner.
 
 import numpy as np
 import pytest
+from numeric_gradients import numerical_input_gradient
 
 from convlab.core.data.dataset import Dataset
 from convlab.core.model import Sequential
@@ -25,18 +26,6 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def numerical_input_gradient(f, x, h=1e-6):
-    """d f(x) / dx for a scalar f by centred differences (x is perturbed in place and restored)."""
-    g = np.zeros_like(x)
-    for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        fp = f(x)
-        x[ix] = old - h
-        fm = f(x)
-        x[ix] = old
-        g[ix] = (fp - fm) / (2 * h)
-    return g
 
 SIZE = 16
 CORNERS = {"top-left": (0, 0), "top-right": (0, 1), "bottom-left": (1, 0), "bottom-right": (1, 1)}

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from numeric_gradients import numerical_input_gradient
 
 from convlab.core.data.digits import synthetic_digits
 from convlab.core.model import Sequential
@@ -39,18 +40,6 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def numerical_input_gradient(f, x, h=H):
-    """d f(x) / dx for a scalar f by centred differences (x is perturbed in place and restored)."""
-    g = np.zeros_like(x)
-    for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        fp = f(x)
-        x[ix] = old - h
-        fm = f(x)
-        x[ix] = old
-        g[ix] = (fp - fm) / (2 * h)
-    return g
 
 
 SMALL = {"input": [2, 7, 6], "layers": [

@@ -4,7 +4,6 @@ import re
 
 import cv2
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -15,11 +14,6 @@ from convlab.gui.panels.learn_panel import LearnPanel
 from convlab.gui.state import LabState
 
 SOBEL_X = preset("sobel_x").kernel
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 settings; LabState.add_filters, the one way filters are added."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QMessageBox
@@ -15,11 +14,6 @@ from convlab.gui.panels.learn_panel import LearnPanel
 from convlab.gui.state import MAX_FILTERS, LabState
 
 B = QMessageBox.StandardButton
-
-
-@pytest.fixture(autouse=True)
-def row_major():
-    pg.setConfigOptions(imageAxisOrder="row-major")
 
 
 @pytest.fixture
