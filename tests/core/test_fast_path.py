@@ -328,3 +328,19 @@ def test_one_thread_while_the_cores_are_contended(monkeypatch):
     monkeypatch.setattr(engine, "_load_read", -1e9)
     monkeypatch.setattr(engine_settings.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert not engine.contended() and engine.parts_for(8, 10**9) == 2
+
+
+def test_the_blas_capped_and_called_is_numpys_even_with_opencvs_copy_loaded():
+    """OpenCV's wheel bundles an OpenBLAS with a thread pool of its own. Found first in the process's
+    maps, it was the one 'capped' (NumPy's kept two threads and spun a core) and the one whose GEMM the
+    fast path called. The engine must find NumPy's own BLAS."""
+    import subprocess
+    import sys
+
+    code = ("import cv2, numpy as np\n"
+            "from convlab.core.fastpath import blas\n"
+            "libs = blas.libraries()\n"
+            "print(libs[0])\n"
+            "print(any('opencv' in p.lower() for p in libs))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.split()
+    assert "numpy" in out[0] and out[1] == "False"

@@ -36,19 +36,30 @@ _found: tuple | None = None  # (set, get) once looked for; (None, None) when the
 
 
 def libraries() -> list[str]:
-    """Paths of the BLAS libraries in this process (the one NumPy loaded first)."""
+    """Paths of the BLAS libraries in this process, NumPy's own first.
+
+    Other packages bring BLAS copies of their own (OpenCV's wheel bundles an OpenBLAS with its own
+    thread pool), and /proc/self/maps lists whatever loaded first: NumPy's library folder is looked
+    in first, so the cap and the GEMMs are NumPy's BLAS and never a copy that another package uses."""
     paths: list[str] = []
-    maps = Path("/proc/self/maps")
-    if maps.exists():
-        for line in maps.read_text().splitlines():
-            path = line.split()[-1] if line.split() else ""
-            if "/" in path and any(n in Path(path).name.lower() for n in _NAMES) and path not in paths:
-                paths.append(path)
     root = Path(np.__file__).resolve().parent
     for folder in (root.parent / "numpy.libs", root / ".libs", root / ".dylibs"):
         if folder.is_dir():
             paths += [str(p) for p in sorted(folder.iterdir()) if any(n in p.name.lower() for n in _NAMES)]
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        for line in maps.read_text().splitlines():
+            path = line.split()[-1] if line.split() else ""
+            if ("/" in path and any(n in Path(path).name.lower() for n in _NAMES) and path not in paths
+                    and not _bundled_by_another_package(path)):
+                paths.append(path)
     return paths
+
+
+def _bundled_by_another_package(path: str) -> bool:
+    """A BLAS a wheel other than NumPy's carries in its own ``<package>.libs`` folder (OpenCV's)."""
+    folder = Path(path).parent.name
+    return folder.endswith(".libs") and folder != "numpy.libs"
 
 
 def _lookup() -> tuple:
