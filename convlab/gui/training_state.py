@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from convlab.core.data.catalog import DATASETS, DOWNLOAD_KINDS, LoadedDataset, captured_problem, load_dataset
 from convlab.core.data.download import missing_files
+from convlab.core.fastpath import engine
 from convlab.core.presets import BUILT_IN_DATA
 from convlab.core.reasons import Block, Blocked, Notice
 from convlab.core.settings import TrainSettings
@@ -25,6 +26,16 @@ from convlab.core.training import Trainer, confusion_matrix, evaluate
 
 from .captured_samples import CapturedSamples, shape_text
 from .model_design import ModelDesign
+
+
+def _load_for_training(settings, shape, captured):
+    """Runs in a thread: the dataset, and the engine's compiled loops with it. Loading them takes the
+    GIL for ~50 ms at a time (llvmlite, Numba's cache); done here, while the learner waits for the
+    data, it no longer stalls the window in the first batches of the run (measured: the longest
+    stall 53-58 ms when the first batch loaded them, 18-26 ms after)."""
+    data = load_dataset(settings, shape, captured)
+    engine.load()
+    return data
 
 
 def _evaluate_copy(model, val):
@@ -186,7 +197,7 @@ class TrainingState(QObject):
         shape = model.input_shape if model is not None else (1, 28, 28)
         settings = self.settings
         captured = self.captured.snapshot() if settings.dataset == "captured" else None
-        task = Task(load_dataset, settings, shape, captured)
+        task = Task(_load_for_training, settings, shape, captured)
         # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
         self._load_revision = self.captured.revision
         self._task_settings = settings

@@ -148,3 +148,17 @@ def test_a_unit_that_no_longer_exists_is_dropped(net):
     net.select_unit(5, 3, 4, 4)
     net.set_layer_field(3, "filters", 2)  # layer 5 now has 2 channels
     assert net.unit is None
+
+
+def test_engine_loops_load_with_the_dataset_not_in_the_first_batch(net, qtbot, monkeypatch):
+    # loading Numba's loops holds the GIL ~50 ms: the dataset's worker thread does it, so a run's
+    # first batch does not stall the window
+    import threading
+
+    from convlab.gui import training_state
+
+    threads = []
+    monkeypatch.setattr(training_state.engine, "load", lambda: threads.append(threading.current_thread()) or True)
+    with qtbot.waitSignal(net.datasetChanged, timeout=60000):
+        net.load_dataset()
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
