@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from stuck_watchdog import _stuck_test_watchdog  # noqa: E402, F401 - an autouse fixture
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -51,9 +51,11 @@ class BankWorker(QObject):
             result, error = None, f"the filters could not be computed ({type(e).__name__}: {e})"
         self.finished.emit(job, result, error, (time.perf_counter() - t0) * 1e3)
 
-    def shutdown(self) -> None:
+    def shutdown(self, ms: int = 30000) -> bool:
+        """Let the thread end after the job it is on; False when it had not ended within ``ms``
+        (the window closes anyway: like the other workers, never a wait without end)."""
         self._thread.quit()
-        self._thread.wait()
+        return self._thread.wait(ms)
 
 
 
