@@ -366,6 +366,12 @@ def colorize(values: np.ndarray, levels: tuple[float, float], table: np.ndarray)
     # u = 256 (v - lo) / (hi - lo), exact for whole u (integer images), and within the last
     # 1/1024 of a row one row up
     index = cv2.addWeighted(v, scale, v, 0.0, -lo * scale - 0.5 + 1 / 1024, dtype=cv2.CV_8U)
+    if v.dtype != np.uint8:
+        # OpenCV's saturating cast leaves NaN to the CPU's vector unit (0 on one machine, 255
+        # on another): NaN is row 0 by rule, not by hardware
+        nan = np.isnan(v)
+        if nan.any():
+            index[nan] = 0
     if gray:
         return cv2.LUT(index, table[:, 0].copy())
     return cv2.LUT(cv2.merge((index, index, index)), table.reshape(1, 256, 3))

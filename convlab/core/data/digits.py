@@ -82,7 +82,10 @@ def _distort(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     wobble = cv2.resize(coarse, (_CANVAS, _CANVAS), interpolation=cv2.INTER_CUBIC)
 
     sample_at = cv2.transform(_GRID + wobble, sampling)
-    return cv2.remap(canvas, sample_at, None, cv2.INTER_LINEAR)  # type: ignore[call-overload]  # map2 may be None
+    # x and y as two maps: OpenCV 4's stubs refuse map2=None, OpenCV 5's accept it
+    map_x = np.ascontiguousarray(sample_at[..., 0])
+    map_y = np.ascontiguousarray(sample_at[..., 1])
+    return cv2.remap(canvas, map_x, map_y, cv2.INTER_LINEAR)
 
 
 def _fit_to_output(drawing: np.ndarray, size: int, box: float,
