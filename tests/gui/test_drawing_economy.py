@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from convlab.core.images import colorize
 from convlab.core.playground import FilterBank, display, steady_levels
@@ -76,6 +76,26 @@ def test_grid_draws_big_maps_shrunk_in_map_coordinates_and_finer_when_bigger(qtb
     qtbot.waitUntil(lambda: grid._tiles[2][1].image.shape[1] > small_width, timeout=WAIT)
     rect = item.mapRectToParent(item.boundingRect())
     assert rect.width() == pytest.approx(636 // (636 // item.image.shape[1]) * (636 // item.image.shape[1]), abs=8)
+
+
+def test_maps_drawn_behind_a_tab_keep_map_coordinates_once_shown_smaller(qtbot):
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QWidget(), "front")
+    grid = FeatureMapGrid()
+    tabs.addTab(grid, "behind")  # behind the front tab at its default 640 x 480: big tiles, maps drawn whole
+    tabs.resize(240, 240)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    maps = np.random.default_rng(1).standard_normal((2, 480, 480)).astype(np.float32)
+    grid.set_maps(maps, (-3, 3), True, ["1", "2"], 0)
+    _, item, _ = grid._tiles[0]
+    tabs.setCurrentWidget(grid)  # now ~110 px tiles: every 2nd pixel is enough, the span stays 480
+    qtbot.waitUntil(lambda: item.image.shape[0] < 480, timeout=WAIT)
+    f = 480 // item.image.shape[0]
+    assert f >= 2
+    rect = item.mapRectToParent(item.boundingRect())  # still the map's pixel coordinates
+    assert (rect.width(), rect.height()) == (pytest.approx(480 // f * f), pytest.approx(480 // f * f))
 
 
 def test_grid_touches_labels_and_borders_only_when_they_change(qtbot, monkeypatch):
@@ -201,7 +221,7 @@ def test_playground_views_skip_frames_behind_another_tab_and_catch_up(qtbot, win
     np.testing.assert_array_equal(w.playground.input_view.item.image, st.input.transpose(1, 2, 0).astype(np.uint8))
     assert w.playground.output_view.image_shape == st.result.maps.shape[1:]
     k, ho, wo = st.result.maps.shape
-    assert w.playground.tabs.tabText(0) == f"Bank output {wo} x {ho} x {k}"
+    assert w.playground.tabs.tabText(0) == f"Bank {wo} x {ho} x {k}"
     assert w.playground.input_view.title.text == "Input 130 x 90 x 3"
 
 
@@ -218,6 +238,24 @@ def test_gray_input_is_drawn_and_tabs_follow_pooling(qtbot, window):
     with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
         st.set_post("pool", pool="max", pool_kernel=2, pool_stride=2)
     assert w.playground.tabs.isTabEnabled(1) and w.playground.tabs.tabText(1).startswith("Pooled ")
+    tabs = w.playground.tabs
+    assert tabs.currentWidget() is w.playground.pool_grid  # pooling turned on: its maps in front
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("pool size", pool_kernel=3, pool_stride=3)
+    tabs.setCurrentIndex(0)  # the learner looks at the bank again: a setting change keeps it so
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("pool size", pool_kernel=2, pool_stride=2)
+    assert tabs.currentIndex() == 0
+    k = st.bank.count
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("mix", mix=np.ones((2, k), np.float32), mix_bias=np.zeros(2, np.float32))
+    assert tabs.currentWidget() is w.playground.mix_grid
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("mix", mix=None, mix_bias=None)
+    assert tabs.currentWidget() is w.playground.pool_grid and not tabs.isTabEnabled(2)
+    with qtbot.waitSignal(w.outputDrawn, timeout=WAIT):
+        st.set_post("pool", pool="none")
+    assert tabs.currentIndex() == 0 and not tabs.isTabEnabled(1)
 
 
 def test_training_bars_skip_frames_behind_a_dock_tab_and_catch_up(qtbot, window):

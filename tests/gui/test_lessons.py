@@ -216,6 +216,7 @@ def test_lesson_8_through(qtbot, w):
 
 def test_lesson_9_through(qtbot, w):
     open_lesson(qtbot, w, 9)
+    qtbot.waitUntil(lambda: w.playground.tabs.currentWidget() is w.playground.pool_grid, timeout=WAIT)
     fp = w.filters_panel
     fp.pool.setCurrentIndex(fp.pool.findData("avg"))
     fp.pool.activated.emit(fp.pool.currentIndex())
@@ -227,6 +228,7 @@ def test_lesson_9_through(qtbot, w):
 
 def test_lesson_10_through(qtbot, w):
     open_lesson(qtbot, w, 10)
+    qtbot.waitUntil(lambda: w.playground.tabs.currentWidget() is w.playground.mix_grid, timeout=WAIT)
     w.filters_panel.mix_m.setValue(1)
     qtbot.waitUntil(lambda: w.state.post.mix is not None and w.state.post.mix.shape[0] == 1, timeout=WAIT)
     w.act_add.trigger()

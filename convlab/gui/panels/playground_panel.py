@@ -50,9 +50,16 @@ class PlaygroundPanel(QWidget):
         self.mix_grid = FeatureMapGrid()
         self.mix_grid.setToolTip("The maps made by the 1x1 convolution")
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.grid, "Bank output")
+        self.tabs.addTab(self.grid, "Bank")
         self.tabs.addTab(self.pool_grid, "Pooled")
-        self.tabs.addTab(self.mix_grid, "1x1 mixed")
+        self.tabs.addTab(self.mix_grid, "1x1")
+        # narrow, the titles shorten ("Pooled 191 x 1...") rather than scroll out of sight
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.ElideRight)
+        for i, tip in enumerate(("The bank's K output maps, W' x H' x K",
+                                 "The maps after pooling (turn pooling on under After the bank)",
+                                 "The maps of the 1x1 convolution (set its maps under After the bank)")):
+            self.tabs.setTabToolTip(i, tip)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.output_view)
         right.addWidget(self.tabs)
@@ -77,10 +84,24 @@ class PlaygroundPanel(QWidget):
         state.frameChanged.connect(self.draw_input)
         state.resultChanged.connect(self.draw_outputs)
         state.selectionChanged.connect(self._selection_changed)
+        self._post_on = (False, False)  # (pooled, mixed) maps in the result drawn last
         self.grid.selected.connect(state.select)
         self.output_view.hovered.connect(self.explain)
         self.output_view.clicked.connect(self.pin)
         self.output_view.left.connect(self._hover_left)
+
+    def _follow_post(self, pool_on: bool, mix_on: bool) -> None:
+        """Pooling or a 1x1 mix just turned on: its maps come to the front (that is what the
+        learner asked to see); the tab of one turned off gives way to what is still there."""
+        was_pool, was_mix = self._post_on
+        self._post_on = (pool_on, mix_on)
+        current = self.tabs.currentWidget()
+        if mix_on and not was_mix:
+            self.tabs.setCurrentWidget(self.mix_grid)
+        elif pool_on and not was_pool:
+            self.tabs.setCurrentWidget(self.pool_grid)
+        elif (current is self.mix_grid and not mix_on) or (current is self.pool_grid and not pool_on):
+            self.tabs.setCurrentWidget(self.pool_grid if pool_on else self.grid)
 
     # ------------------------------------------------------------------ drawing
 
@@ -133,15 +154,15 @@ class PlaygroundPanel(QWidget):
         lo, hi = own.value_range
         self.output_view.set_title(f"Filter {k + 1}: {wo} x {ho}, values {lo:.4g} to {hi:.4g}")
         self.grid.set_maps(d.image, d.levels, d.signed, [f"{i + 1}: {n}" for i, n in enumerate(st.bank.names)], k)
-        for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2,
-                                                                                 "1x1 mixed")):
+        for grid, maps, idx, label in ((self.pool_grid, r.pooled, 1, "Pooled"), (self.mix_grid, r.mixed, 2, "1x1")):
             if maps is None:
                 self._set_tab(idx, label, enabled=False)
                 continue
             dm = display(maps, st.display_mode)
             grid.set_maps(dm.image, dm.levels, dm.signed, [str(i + 1) for i in range(maps.shape[0])], -1)
             self._set_tab(idx, f"{label} {maps.shape[2]} x {maps.shape[1]} x {maps.shape[0]}")
-        self._set_tab(0, f"Bank output {wo} x {ho} x {r.maps.shape[0]}")
+        self._set_tab(0, f"Bank {wo} x {ho} x {r.maps.shape[0]}")
+        self._follow_post(r.pooled is not None, r.mixed is not None)
 
     def _set_tab(self, index: int, text: str, enabled: bool = True) -> None:
         """Output tab title and state, touched only when they change (QTabBar lays itself out

@@ -64,7 +64,7 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
         self._bordered: int | None = None  # the tile whose border is drawn orange now
         self._shape = None
         self._shown: tuple | None = None  # (maps, levels, table) last drawn, redrawn on resize
-        self._rects: list[tuple[int, int] | None] = []  # per tile: the map area its image spans
+        self._rects: list[tuple[int, int, int, int] | None] = []  # per tile: span and image size last set
         self._columns = 0
         self.tile_data: list[np.ndarray] = []  # per tile: the values it shows (maybe every f-th)
         self.scene().sigMouseClicked.connect(self._clicked)
@@ -129,8 +129,11 @@ class FeatureMapGrid(pg.GraphicsLayoutWidget):
             self.tile_data.append(image)
             item.setImage(colorize(image, levels, table), autoLevels=False)
             span = (image.shape[0] * f, image.shape[1] * f)
-            if self._rects[i] != span:
-                self._rects[i] = span
+            # the item's scale is span / image size: a new factor with the same span (a grid
+            # drawn behind a tab at f = 1, then shown at f = 2) needs it set again too
+            key = (span[0], span[1], image.shape[0], image.shape[1])
+            if self._rects[i] != key:
+                self._rects[i] = key
                 item.setRect(QRectF(0, 0, span[1], span[0]))
 
     def _tiles_resized(self) -> None:
