@@ -48,6 +48,11 @@ class _SpecCommand(QUndoCommand):
         self.setText(other.text())  # "Undo Layer 0: filters = 15", the value it undoes now
         return True
 
+    def held(self) -> str:
+        """Why this step cannot be undone or redone now ("" when it can): the window's Undo and Redo
+        ask before they move the stack."""
+        return self.design.edit_blocker()
+
     def redo(self):
         self.design._apply(*self.after)
 
@@ -71,6 +76,8 @@ class ModelDesign(QObject):
         self.undo_stack = undo_stack
         self._seed = seed  # the training seed: fresh weights come from it
         self.edit_blocker: Callable[[], str] = lambda: ""  # why the layers cannot change now ("" if they can)
+        # ends what blocks an edit (a training run) when an undo step changes the layers anyway
+        self.end_blocker: Callable[[], None] = lambda: None
         self.spec: dict = model_preset(DEFAULT_PRESET)
         self.preset_key: str | None = DEFAULT_PRESET
         self.report: SpecReport
@@ -205,6 +212,8 @@ class ModelDesign(QObject):
 
     def _apply(self, spec: dict, preset_key: str | None) -> None:
         """Called by the undo commands: never raises."""
+        if self.edit_blocker():  # the stack was moved past the window's Undo (which holds such a step)
+            self.end_blocker()  # the run ends first: its model is the one about to be replaced
         self.spec = copy.deepcopy(spec)
         self.preset_key = preset_key
         self._build(keep_weights=True)
@@ -244,5 +253,9 @@ class ModelDesign(QObject):
 
     def sync_view(self, state: dict | None = None) -> None:
         """Copy weights into the view model (the trained model's, or a snapshot from the training thread)."""
-        if self.view_model is not None:
+        if self.view_model is None:
+            return
+        try:
             self.view_model.load_state_dict(state if state is not None else self.model.state_dict())
+        except ValueError:
+            pass  # a late snapshot of a run on the model an edit replaced: it belongs to no model now

@@ -95,6 +95,7 @@ class NetworkState(QObject):
         self.trainer_state = TrainingState(self.design, self.captured, self)
         self.probe = Probe(self.design, lambda: self.trainer_state.val, self)
         self.design.edit_blocker = self._edit_blocker
+        self.design.end_blocker = self.trainer_state.stop_now
         for part in (self.design, self.trainer_state, self.probe):
             part.message.connect(self.message)
         self.design.modelsBuilt.connect(self._models_rebuilt)

@@ -334,6 +334,17 @@ class TrainingState(QObject):
         if self.trainer is not None and self.training != "idle":
             self.trainer.stop()
 
+    def stop_now(self) -> None:
+        """End the run before returning (the model it trains is about to be replaced): the worker
+        finishes its step and the run ends as if Stop was pressed."""
+        if self.training == "idle" or self.trainer is None or self.worker is None:
+            return
+        self.trainer.stop()
+        self.trainer.resume()  # a paused run wakes up to see the stop
+        if not self.worker.wait(30000):
+            return  # (a step that takes 30 s: the run ends by itself; its snapshots will not fit)
+        self._on_done(True)
+
     def _on_trouble(self, text: str) -> None:
         self._troubled = True  # the run's end says nothing over this
         self.message.emit(Notice.error(text))
@@ -368,6 +379,8 @@ class TrainingState(QObject):
         self.epochDone.emit(e)
 
     def _on_done(self, stopped: bool) -> None:
+        if self.worker is None and self.training == "idle":
+            return  # the run was ended at once (stop_now): this is its worker's late word
         if self.worker is not None:
             self.worker.wait()
         if self.trainer is not None:
@@ -403,6 +416,8 @@ class TrainingState(QObject):
         """A spec edit or a restore: an evaluation or optimiser state of the old model is gone."""
         self.evaluation = self.confusion = None
         self.optimizer_state = None
+        if self._eval_task is not None:
+            self._eval_task.stale = True  # its result is the old model's: not shown for this one
 
     def restore(self, settings: TrainSettings, steps, epochs, epoch_steps, optimizer_state) -> None:
         self.settings = settings
@@ -430,7 +445,10 @@ class TrainingState(QObject):
         task.start()
 
     def _evaluated(self, result) -> None:
+        stale = getattr(self._eval_task, "stale", False)
         self._finish_eval()
+        if stale:
+            return
         self.evaluation, self.confusion = result
         self.evaluationChanged.emit()
 

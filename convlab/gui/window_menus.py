@@ -15,6 +15,7 @@ from convlab import __version__
 from convlab.core.lessons import LESSONS
 from convlab.core.playground import DISPLAY_LABELS, DISPLAY_MODES
 from convlab.core.presets import LAYER_KINDS, model_presets
+from convlab.core.reasons import Notice
 from convlab.core.samples import SAMPLES
 
 MAX_RECENT = 8
@@ -42,9 +43,8 @@ class WindowMenus:
         self.act_save_output = self._action("&Export Output Map...", self.save_output, "Ctrl+E",
                                             "Save the selected output map as a PNG, as it is shown")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.Quit, "Close ConvLab")
-        self.act_undo = st.undo_stack.createUndoAction(self, "&Undo")
-        self.act_undo.setShortcut(QKeySequence.Undo)
-        self.act_redo = st.undo_stack.createRedoAction(self, "&Redo")
+        self.act_undo = self._action("&Undo", self.undo, QKeySequence.Undo, "Nothing to undo")
+        self.act_redo = self._action("&Redo", self.redo, QKeySequence.Redo, "Nothing to redo")
         self.act_redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
         self.act_add = self._action("&Add Filter", lambda: st.add_filter(), "Ctrl+Shift+N", "Add a filter to the bank")
         self.act_dup = self._action("&Duplicate Filter", st.duplicate_filter, "Ctrl+D", "Copy the selected filter")
@@ -173,13 +173,14 @@ class WindowMenus:
         tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toolbar = tb
         stack = self.state.undo_stack
-        self.tool_undo = self._action("Undo", stack.undo, None, "Nothing to undo")
-        self.tool_redo = self._action("Redo", stack.redo, None, "Nothing to redo")
+        self.tool_undo = self._action("Undo", self.undo, None, "Nothing to undo")
+        self.tool_redo = self._action("Redo", self.redo, None, "Nothing to redo")
         self.tool_undo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowBack))
         self.tool_redo.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowForward))
 
         stack.indexChanged.connect(self._follow_undo_stack)
         stack.cleanChanged.connect(self._follow_undo_stack)
+        self.net.trainingStateChanged.connect(self._follow_undo_stack)  # a layer change is held while training
         self._follow_undo_stack()
         icons = {self.act_open: QStyle.StandardPixmap.SP_DialogOpenButton,
                  self.act_paste: QStyle.StandardPixmap.SP_FileDialogContentsView}
@@ -188,19 +189,51 @@ class WindowMenus:
         for a in (self.act_open, self.act_paste, None, self.tool_undo, self.tool_redo):
             tb.addSeparator() if a is None else tb.addAction(a)
 
+    def _step_held(self, offset: int) -> str:
+        """Why the step Undo (offset -1) or Redo (offset 0) would take cannot be taken now ("" when it
+        can): a layer change while a training run uses the model."""
+        stack = self.state.undo_stack
+        command = stack.command(stack.index() + offset)
+        held = getattr(command, "held", None)
+        return held() if callable(held) else ""
+
+    def undo(self) -> None:
+        self._take_step(-1)
+
+    def redo(self) -> None:
+        self._take_step(0)
+
+    def _take_step(self, offset: int) -> None:
+        stack = self.state.undo_stack
+        if not (stack.canUndo() if offset < 0 else stack.canRedo()):
+            return
+        held = self._step_held(offset)
+        if held:
+            text = stack.undoText() if offset < 0 else stack.redoText()
+            self.show_status(Notice.error(f"{held} (to {'undo' if offset < 0 else 'redo'} {text})"))
+            return
+        stack.undo() if offset < 0 else stack.redo()
+
     def _follow_undo_stack(self, *_) -> None:
-        """The toolbar's Undo / Redo: enabled as the stack allows, what they would do in the tooltip."""
+        """Undo / Redo in the menu and the toolbar: enabled as the stack allows, what they would do
+        (or why they wait) in the tooltip; the menu's text says it in full."""
         stack = self.state.undo_stack
         if not shiboken6.isValid(stack) or not shiboken6.isValid(self.tool_undo):  # the window is closing
             return
-        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo),
-                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo))
-        for a, can, text, word, menu in rows:
-            a.setEnabled(can)
+        rows = ((self.tool_undo, stack.canUndo(), stack.undoText(), "Undo", self.act_undo, -1),
+                (self.tool_redo, stack.canRedo(), stack.redoText(), "Redo", self.act_redo, 0))
+        for a, can, text, word, menu, offset in rows:
+            held = self._step_held(offset) if can else ""
             keys = menu.shortcut().toString(QKeySequence.NativeText)
-            tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
+            if held:
+                tip = f"{word} {text}: {held}"
+            else:
+                tip = f"{word} {text} ({keys})" if can else f"Nothing to {word.lower()}"
+            for action in (a, menu):  # (a held step stays enabled: taking it says why it waits)
+                action.setEnabled(can)
+                action.setToolTip(tip)
+                action.setStatusTip(tip)
+            menu.setText(f"&{word} {text}" if can else f"&{word}")
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""
