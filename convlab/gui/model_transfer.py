@@ -15,15 +15,18 @@ non-blocking message box (``last_box``).
 
 from __future__ import annotations
 
+import copy
 import os
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QUndoCommand
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from convlab.core.data.dataset import Dataset
 from convlab.core.export.recipe import ExportError, ExportRequest, TrainingRecipe, data_recipe
 from convlab.core.presets import model_presets
+from convlab.core.reasons import Notice
 from convlab.core.session import Session, SessionError
 
 from .file_dialogs import dialogs
@@ -60,6 +63,84 @@ def _import_job(path: str):
         raise
     except Exception as e:  # noqa: BLE001 - reported to the user, never lost in the thread
         raise ExportError(f"{os.path.basename(path)}: the import failed unexpectedly ({type(e).__name__}: {e})") from e
+
+
+@dataclass(frozen=True)
+class ModelParts:
+    """The model side of a lab that an import replaces: the layers, their weights, the optimiser's
+    buffers and the training history (settings, data and captured samples are not part of it)."""
+
+    spec: dict
+    preset: str | None
+    state: dict | None
+    optimizer_state: dict | None
+    history_steps: object
+    history_epochs: list
+    confusion: object
+
+    @classmethod
+    def of(cls, lab: Session) -> ModelParts:
+        return cls(copy.deepcopy(lab.model_spec), lab.model_preset, lab.model_state, lab.optimizer_state,
+                   lab.history_steps, list(lab.history_epochs), lab.confusion)
+
+
+def _prepare_swap(net, parts: ModelParts):
+    """The lab's model side with ``parts`` in place, built aside (SessionError when it does not fit)."""
+    lab = Session()
+    net.write_session(lab)
+    lab.model_spec, lab.model_preset, lab.model_state = parts.spec, parts.preset, parts.state
+    lab.optimizer_state, lab.history_steps = parts.optimizer_state, parts.history_steps
+    lab.history_epochs, lab.confusion = list(parts.history_epochs), parts.confusion
+    lab.selection = {**lab.selection, "unit": None}
+    return net.prepare_restore(lab)
+
+
+class _ImportCommand(QUndoCommand):
+    """An imported model as an undo step. Undo and redo swap the lab's model side with the one kept
+    here: undo brings the replaced model back with its weights and history, and keeps the imported
+    one as it is then (trained since, maybe) for redo. Nothing raises here: a side that no longer
+    fits is said so and the lab stays as it was."""
+
+    def __init__(self, net, text: str, before: ModelParts, prepared):
+        super().__init__(text)
+        self.net, self.kept = net, before  # the side that is not in the lab now
+        self._prepared = prepared  # the push's redo puts in the model built for the import
+
+    def held(self) -> str:
+        return self.net.edit_blocker()
+
+    def redo(self) -> None:
+        if self._prepared is not None:
+            prepared, self._prepared = self._prepared, None
+            self._put(prepared)  # (self.kept is already the model it replaces)
+            return
+        self._swap()
+
+    def undo(self) -> None:
+        self._swap()
+
+    def _swap(self) -> None:
+        net = self.net
+        if net.training != "idle":
+            net.stop_now()  # (the window holds this step while training: a stack moved past it)
+        lab = Session()
+        net.write_session(lab)
+        current = ModelParts.of(lab)
+        try:
+            prepared = _prepare_swap(net, self.kept)
+        except Exception as e:  # noqa: BLE001 - never raise inside an undo command
+            net.message.emit(Notice.error(f"{self.text()}: the other model cannot be put back ({e})"))
+            return
+        if self._put(prepared):
+            self.kept = current
+
+    def _put(self, prepared) -> bool:
+        try:
+            self.net.apply_restore(prepared)
+        except Exception as e:  # noqa: BLE001 - never raise inside an undo command
+            self.net.message.emit(Notice.error(f"{self.text()}: {e}"))
+            return False
+        return True
 
 
 class ModelTransfer(QObject):
@@ -270,18 +351,19 @@ class ModelTransfer(QObject):
         if net.training != "idle":
             self._fail("training started while the model was read: stop it and import again")
             return
-        # the lab's model side as a session part, with the imported model in place of the current one
-        # (and no history: the curves and optimiser buffers were the old model's); the rest stays
-        lab = Session()
-        net.write_session(lab)
-        lab.model_spec, lab.model_preset, lab.model_state = imported.spec, None, dict(imported.state)
-        lab.optimizer_state, lab.history_steps, lab.history_epochs, lab.confusion = None, None, [], None
-        lab.selection = {**lab.selection, "unit": None}
+        # the imported model in place of the current one, with no history (the curves and optimiser
+        # buffers were the old model's); the rest of the lab stays. One undo step: Undo brings the
+        # old model back with its weights and its history.
+        after = ModelParts(imported.spec, None, dict(imported.state), None, None, [], None)
         try:
-            net.apply_restore(net.prepare_restore(lab))
+            prepared = _prepare_swap(net, after)
         except (SessionError, ValueError) as e:
             self._fail(f"{os.path.basename(path)}: {e}")
             return
+        lab = Session()
+        net.write_session(lab)
+        before = ModelParts.of(lab)
+        net.undo_stack.push(_ImportCommand(net, f"Import {os.path.basename(path)}", before, prepared))
         layers = len(imported.spec["layers"])
         text = f"imported {layers} layers with their weights from {os.path.basename(path)}"
         if imported.notes:

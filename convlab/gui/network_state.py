@@ -52,7 +52,7 @@ _forward("trainer_state", "settings", "dataset", "train", "val", "dataset_settin
          "worker", "history_steps", "history_epochs", "history_epoch_steps", "evaluation", "confusion",
          "optimizer_state", "train_block", "train_block_reason", "set_settings", "dataset_is_current", "loading",
          "load_dataset", "load_chosen", "class_count", "run_steps", "seconds_left", "time_left", "planned_end",
-         "start_training", "pause", "resume", "step", "stop", "reset_weights", "evaluate",
+         "start_training", "pause", "resume", "step", "stop", "stop_now", "reset_weights", "evaluate",
          "per_class_accuracy", "misclassified", "settingsChanged", "datasetChanged", "datasetLoading",
          "trainingStateChanged", "progress", "epochDone", "weightsChanged", "evaluationChanged")
 _forward("captured", "capturedChanged", "add_class", "rename_class", "remove_class",

@@ -220,6 +220,50 @@ def test_export_and_import_onnx_round_trip(qtbot, window, tmp_path):
         np.testing.assert_array_equal(net.view_model.state_dict()[k], v)
 
 
+def test_an_import_is_one_undo_step_that_swaps_whole_models(qtbot, window, tmp_path):
+    pytest.importorskip("onnx", reason="ONNX needs the onnx package")
+    mt, net = window.model_transfer, window.net
+    path = tmp_path / "lenet.onnx"
+    mt.ask_onnx_save_path = lambda: str(path)
+    with qtbot.waitSignal(mt.exported, timeout=WAIT):
+        mt.act_export_onnx.trigger()
+    mt.last_box.close()
+    exported = net.view_model.state_dict()
+    net.load_preset("lenet_relu")  # the learner's model: trained for a few steps, with a history
+    net.set_settings(dataset="digits", samples=200, epochs=1, batch_size=50)
+    with qtbot.waitSignal(net.trainingStateChanged, timeout=WAIT):
+        assert net.start_training()
+    qtbot.waitUntil(lambda: net.training == "idle", timeout=WAIT)
+    trained, history = net.view_model.state_dict(), list(net.history_steps)
+    assert history
+    with qtbot.waitSignal(mt.imported, timeout=WAIT):
+        mt.import_from(str(path))
+    assert net.spec["layers"][1]["type"] == "tanh" and net.history_steps == []
+    assert window.act_undo.text() == "&Undo Import lenet.onnx"
+    window.act_undo.trigger()  # the trained model comes back whole: weights and history
+    assert net.spec["layers"][1]["type"] == "relu" and net.history_steps == history
+    for k, v in trained.items():
+        np.testing.assert_array_equal(net.view_model.state_dict()[k], v)
+    window.act_redo.trigger()  # and the imported one again
+    assert net.spec["layers"][1]["type"] == "tanh" and net.history_steps == []
+    for k, v in exported.items():
+        np.testing.assert_array_equal(net.view_model.state_dict()[k], v)
+    net.reset_weights(seed=5)  # changed after the import: undo keeps it as it is for redo
+    changed = net.view_model.state_dict()
+    window.act_undo.trigger()
+    window.act_redo.trigger()
+    for k, v in changed.items():
+        np.testing.assert_array_equal(net.view_model.state_dict()[k], v)
+    with qtbot.waitSignal(net.trainingStateChanged, timeout=WAIT):
+        assert net.start_training(paused=True)
+    assert "stop training" in window.tool_undo.toolTip()  # a run holds the swap, like a layer change
+    window.act_undo.trigger()
+    assert net.spec["layers"][1]["type"] == "tanh" and net.training == "paused"
+    net.stop()
+    net.resume()
+    qtbot.waitUntil(lambda: net.training == "idle", timeout=WAIT)
+
+
 def test_an_unsupported_onnx_model_is_refused_and_the_model_stays(qtbot, window, tmp_path):
     onnx = pytest.importorskip("onnx", reason="ONNX needs the onnx package")
     from onnx import TensorProto, helper, numpy_helper
