@@ -83,6 +83,22 @@ def class_scores(model: Sequential, x: np.ndarray, training: bool = False) -> np
     return model.forward(x, training=training, upto=upto)
 
 
+def warm_up(model: Sequential, own: bool = False) -> None:
+    """One training step's forward and backward, and one inference, on two blank samples through a
+    copy of ``model`` (``own``: through the model itself, whose weights this leaves alone but whose
+    gradients it overwrites): the engine's compiled loops that this model
+    uses are compiled now (the first time on a machine, several seconds; Numba keeps them on disk)
+    or loaded from the cache, rather than in the first batch of a run."""
+    m = model if own else model.copy()
+    x = np.zeros((2, *m.input_shape), np.float32)
+    start = len(m.layers) - 1 if m.ends_with_softmax else None
+    with np.errstate(all="ignore"):
+        logits = m.forward(x, training=True, upto=start)
+        _, dlogits = softmax_cross_entropy(logits, np.zeros(2, np.int64))
+        m.backward(dlogits, start=start, need_input_grad=False)
+        class_scores(m, x[:1])
+
+
 def evaluate(model: Sequential, data, batch_size: int = 256) -> Evaluation:
     """Loss, accuracy and per-sample predictions of a model on a dataset.
 

@@ -9,6 +9,7 @@ model is evaluated on the validation set in another thread. Settings are a
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import replace
 
@@ -18,23 +19,34 @@ from PySide6.QtCore import QObject, Signal
 from convlab.core.data.catalog import DATASETS, DOWNLOAD_KINDS, LoadedDataset, captured_problem, load_dataset
 from convlab.core.data.download import missing_files
 from convlab.core.fastpath import engine
+from convlab.core.model import design_model
 from convlab.core.presets import BUILT_IN_DATA
 from convlab.core.reasons import Block, Blocked, Notice
 from convlab.core.settings import TrainSettings
 from convlab.core.time_left import TimeLeft
-from convlab.core.training import Trainer, confusion_matrix, evaluate
+from convlab.core.training import Trainer, confusion_matrix, evaluate, warm_up
 
 from .captured_samples import CapturedSamples, shape_text
 from .model_design import ModelDesign
 
 
-def _load_for_training(settings, shape, captured):
+def _load_for_training(settings, shape, captured, spec=None):
     """Runs in a thread: the dataset, and the engine's compiled loops with it. Loading them takes the
     GIL for ~50 ms at a time (llvmlite, Numba's cache); done here, while the learner waits for the
     data, it no longer stalls the window in the first batches of the run (measured: the longest
-    stall 53-58 ms when the first batch loaded them, 18-26 ms after)."""
+    stall 53-58 ms when the first batch loaded them, 18-26 ms after). With the model's spec, the
+    loops that model uses are compiled here too, on a model of its own built here (``warm_up``:
+    about 6.5 s for LeNet-5 the first time on a machine, which the first batch of the first run
+    took before; 10-20 ms once Numba has them on disk)."""
     data = load_dataset(settings, shape, captured)
     engine.load()
+    if spec is not None:
+        try:
+            _, model = design_model(spec, seed=0)
+            if model is not None:
+                warm_up(model, own=True)
+        except Exception:  # noqa: BLE001 - only a head start: the run itself says what is wrong
+            pass
     return data
 
 
@@ -197,7 +209,8 @@ class TrainingState(QObject):
         shape = model.input_shape if model is not None else (1, 28, 28)
         settings = self.settings
         captured = self.captured.snapshot() if settings.dataset == "captured" else None
-        task = Task(_load_for_training, settings, shape, captured)
+        spec = copy.deepcopy(self.design.spec) if model is not None else None
+        task = Task(_load_for_training, settings, shape, captured, spec)
         # bound methods of this GUI-thread object: Qt queues the calls into the GUI thread
         self._load_revision = self.captured.revision
         self._task_settings = settings

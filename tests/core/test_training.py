@@ -1,5 +1,7 @@
 """Training: LeNet-5 learns the synthetic digits; stop / pause / single step; the NaN guard."""
 
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -8,8 +10,17 @@ import pytest
 from convlab.core.data import Dataset, synthetic_digits
 from convlab.core.losses import softmax_cross_entropy
 from convlab.core.model import Sequential
-from convlab.core.presets import LENET5, model_preset
-from convlab.core.training import Diverged, EpochResult, Finished, StepResult, Trainer, confusion_matrix, evaluate
+from convlab.core.presets import LENET5, model_preset, model_presets
+from convlab.core.training import (
+    Diverged,
+    EpochResult,
+    Finished,
+    StepResult,
+    Trainer,
+    confusion_matrix,
+    evaluate,
+    warm_up,
+)
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +143,42 @@ def test_trainer_refuses_mismatched_models_and_settings():
     five = Sequential.from_spec({"input": [1, 28, 28], "layers": [{"type": "flatten"}, {"type": "linear", "units": 5}]})
     with pytest.raises(ValueError, match="5 class scores but the dataset has 10"):
         Trainer(five, data)
+
+
+@pytest.mark.parametrize("key", sorted(model_presets()))
+def test_warm_up_runs_every_preset_and_leaves_the_model_alone(key):
+    from convlab.core.model import design_model
+
+    _, model = design_model(model_preset(key), seed=3)
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    grads = {k: v.copy() for k, v in model.gradients().items()}
+    warm_up(model)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+    for k, v in model.gradients().items():
+        np.testing.assert_array_equal(v, grads[k])
+    warm_up(model, own=True)  # the model's own buffers: the weights still stay
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_warm_up_compiles_the_fast_loops_a_model_uses():
+    from convlab.core.fastpath import engine
+
+    if not engine.available:
+        pytest.skip("the fast path needs Numba")
+    script = (
+        "from convlab.core.fastpath import engine, conv_loops, pool_loops, patch_loops\n"
+        "from convlab.core.model import Sequential\n"
+        "from convlab.core.presets import LENET5\n"
+        "from convlab.core.training import warm_up\n"
+        "engine.load()\n"
+        "def ready():\n"
+        "    return sum(bool(getattr(f, 'signatures', None)) for m in (conv_loops, pool_loops, patch_loops)\n"
+        "               for f in vars(m).values())\n"
+        "before = ready()\n"
+        "warm_up(Sequential.from_spec(LENET5, seed=0))\n"
+        "print(before, ready())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    before, after = map(int, out.stdout.split())
+    assert before == 0 and after >= 4  # the loops of a run are ready before its first batch

@@ -247,3 +247,24 @@ def test_an_old_error_goes_when_a_setting_changes_or_a_run_starts(qtbot, panel, 
         click(qtbot, panel.load_btn)
     choose(qtbot, panel, "digits")
     assert "cannot load" not in panel.status_label.text()
+
+
+def test_loading_the_data_warms_the_engine_up_for_this_model(qtbot, net, monkeypatch):
+    import convlab.gui.training_state as training_state
+
+    warmed = []
+    monkeypatch.setattr(training_state, "warm_up", lambda model, own=False: warmed.append((model.input_shape, own)))
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        net.load_dataset()
+    assert warmed == [((1, 28, 28), True)]  # a model of its own, built in the loading thread
+    boom = []
+
+    def broken(model, own=False):
+        boom.append(1)
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(training_state, "warm_up", broken)
+    net.set_settings(samples=200)
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):  # a warm-up that fails is only no head start
+        net.load_dataset()
+    assert boom and net.dataset is not None and len(net.dataset.x) == 200
