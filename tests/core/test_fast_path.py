@@ -33,6 +33,7 @@ def engine_setup(request, monkeypatch):
     if request.param.startswith("many"):
         monkeypatch.setattr(fast_conv, "BLOCK_BYTES", 1)
         monkeypatch.setattr(engine_settings, "SPLIT_MIN_MACS", 0)
+        monkeypatch.setattr(engine_settings, "LINEAR_SPLIT_MIN_MACS", 0)
         monkeypatch.setattr(engine, "threads", 2)
         monkeypatch.setattr(engine, "contended", lambda: False)  # split even while the machine is busy
     else:
@@ -328,6 +329,16 @@ def test_one_thread_while_the_cores_are_contended(monkeypatch):
     monkeypatch.setattr(engine, "_load_read", -1e9)
     monkeypatch.setattr(engine_settings.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert not engine.contended() and engine.parts_for(8, 10**9) == 2
+
+
+def test_a_linear_layer_splits_its_batch_only_for_big_gemms(monkeypatch):
+    from convlab.core.fastpath import linear as fast_linear
+
+    monkeypatch.setattr(engine, "threads", 2)
+    monkeypatch.setattr(engine, "contended", lambda: False)
+    assert fast_linear._bounds(64, 64 * 400 * 120) == [0, 64]  # LeNet-5's first: whole (split was slower)
+    assert fast_linear._bounds(256, 256 * 2048 * 256) == [0, 128, 256]  # big enough to pay for a helper
+    assert engine.parts_for(64, 64 * 400 * 120) == 2  # a conv layer's work of that size is still split
 
 
 def test_the_blas_capped_and_called_is_numpys_even_with_opencvs_copy_loaded():

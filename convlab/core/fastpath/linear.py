@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import settings
 from .settings import engine
 
 
 def _bounds(n: int, macs: int) -> list[int]:
-    parts = engine.parts_for(n, macs)
+    parts = engine.parts_for(n, macs, least=settings.LINEAR_SPLIT_MIN_MACS)
     return [n * t // parts for t in range(parts + 1)]
 
 
