@@ -233,7 +233,7 @@ class WindowMenus:
                 action.setEnabled(can)
                 action.setToolTip(tip)
                 action.setStatusTip(tip)
-            menu.setText(f"&{word} {text}" if can else f"&{word}")
+            menu.setText(f"&{word} {text.replace('&', '&&')}" if can else f"&{word}")  # ("R&D.onnx" as it is)
 
     def _build_file_actions(self) -> None:
         """New / Save / Save As / Revert / Autosave, which need the session controller."""

@@ -95,3 +95,15 @@ def test_the_evaluation_of_a_replaced_model_is_not_shown(qtbot, net):
     assert net.confusion is None and net.evaluation is None
     net.evaluate()  # the new model's own evaluation is shown
     qtbot.waitUntil(lambda: net.confusion is not None, timeout=WAIT)
+
+
+def test_the_edit_menu_says_the_step_in_full_and_an_ampersand_as_it_is(qtbot, window):
+    w, st = window, window.state
+    assert w.act_undo.text() == "&Undo" and not w.act_undo.isEnabled()
+    with qtbot.waitSignal(st.resultChanged, timeout=WAIT):
+        st.set_settings("Stride R&D", stride=2)
+    assert w.act_undo.text() == "&Undo Stride R&&D" and w.act_undo.isEnabled()  # shown as "Undo Stride R&D"
+    assert "Stride R&D" in w.tool_undo.toolTip()
+    with qtbot.waitSignal(st.resultChanged, timeout=WAIT):
+        w.act_undo.trigger()
+    assert w.act_redo.text() == "&Redo Stride R&&D" and w.act_undo.text() == "&Undo"
