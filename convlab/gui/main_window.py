@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
+    QSizePolicy,
     QStyle,
     QTabBar,
     QTabWidget,
@@ -140,6 +141,8 @@ class MainWindow(WindowMenus, QMainWindow):
         self.center.setTabToolTip(1, "Feature maps, weights and receptive fields of the model in the Layers panel")
         self.center.setTabToolTip(2, "Pick a target and watch a kernel learn to make it")
         self.setCentralWidget(self.center)
+        self.center.currentChanged.connect(self._size_by_current_page)
+        self._size_by_current_page(self.center.currentIndex())
 
     def _build_lessons(self) -> None:
         """The Lessons dock (Help > Lessons, F2): shown over any workspace while a lesson is open."""
@@ -150,14 +153,30 @@ class MainWindow(WindowMenus, QMainWindow):
         self.lessons.opened.connect(self._lesson_opened)
         self.workspaces.changed.connect(self._keep_lesson_in_view)
 
+    def _size_by_current_page(self, index: int) -> None:
+        """The centre asks for the room of the page it shows, not of the largest page: a stack's
+        minimum is its largest page's, and the network page's 637 px made the Filters workspace
+        with a lesson beside it 1199 px wide at least (the window grew past a 1024 px screen)."""
+        for i in range(self.center.count()):
+            page = self.center.widget(i)
+            policy = QSizePolicy.Preferred if i == index else QSizePolicy.Ignored
+            page.setSizePolicy(policy, policy)
+        self.center.updateGeometry()
+
     def _lesson_opened(self, _number: int) -> None:
         self._keep_lesson_in_view()
 
     def _keep_lesson_in_view(self, *_) -> None:
         if self.lessons.current is not None and self.lessons_dock.isHidden():
+            # the room comes from the centre: docks on the right keep their width (at 1024 px the
+            # Filters dock was squeezed below what its controls need)
+            right = [d for d in self._docks() if d.isVisible() and self.dockWidgetArea(d) == Qt.RightDockWidgetArea]
+            widths = [d.width() for d in right]
             self.addDockWidget(Qt.LeftDockWidgetArea, self.lessons_dock)
             self.lessons_dock.show()
-            self.resizeDocks([self.lessons_dock], [max(260, min(340, round(0.22 * self.width())))], Qt.Horizontal)
+            # (230 at 1024 px: the Learn workspace's settings and kernel views still fit beside it)
+            self.resizeDocks([self.lessons_dock, *right], [max(230, min(340, round(0.22 * self.width()))), *widths],
+                             Qt.Horizontal)
 
     def show_lessons(self) -> None:
         """Help > Lessons: the panel (choose a lesson there), or hide it again."""

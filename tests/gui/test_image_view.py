@@ -182,3 +182,25 @@ def test_in_the_window_the_view_keys_do_not_take_the_window_keys(window, qtbot):
     assert view.vb.viewRect().contains(QRectF(0, 0, w, h))  # fitted: the whole map again
     qtbot.keyClick(view, Qt.Key_2, Qt.ControlModifier)
     assert window.workspaces.current == "network"
+
+
+def test_a_long_title_never_widens_the_view_and_ends_in_an_ellipsis(qtbot):
+    v = ImageView("", colorbar=True)
+    qtbot.addWidget(v)
+    v.set_image((np.random.default_rng(0).standard_normal((382, 382)) * 300).astype(np.float32), (-933, 934), True)
+    title = "Filter 1: 382 x 382, values -933 to 834"
+    v.set_title(title)
+    v.resize(400, 330)
+    v.show()
+    qtbot.waitExposed(v)
+    assert v.title.text == title
+    v.resize(200, 330)
+    qtbot.waitUntil(lambda: v.title.text != title, timeout=5000)
+    assert v.title.text.endswith("…") and title.startswith(v.title.text[:-1])
+    assert v.ci.layout.minimumWidth() <= 200  # the title no longer sets the layout's width
+    bar = v.bar.mapRectToScene(v.bar.boundingRect())
+    assert bar.right() <= v.width()  # the colour bar's numbers stay in the view ("500", not "5")
+    v.resize(400, 330)
+    qtbot.waitUntil(lambda: v.title.text == title, timeout=5000)  # whole again when there is room
+    v.set_title('<span style="color:#b91c1c">the kernel is larger than the padded image</span>')
+    assert v.title.text.startswith("<span")  # rich text (an error) is shown as it is

@@ -289,6 +289,9 @@ class LearnPanel(QWidget):
             spin.valueChanged.connect(lambda v, n=name: self.state.set(**{n: v}))
         for name, combo in (("optimizer", self.optimizer_combo), ("pace", self.pace_combo)):
             combo.currentIndexChanged.connect(lambda _, n=name, c=combo: self.state.set(**{n: c.currentData()}))
+        for combo in (self.optimizer_combo, self.pace_combo):  # long names shorten in a narrow column
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
         form.addRow("Kernel size", self.kernel_spin)
         form.addRow("Filters", self.filters_spin)
         form.addRow("Stride", self.stride_spin)
@@ -309,6 +312,9 @@ class LearnPanel(QWidget):
         self.stop_btn = _button("Stop", "End the run now and keep the weights learned so far", self.stop)
         self.reset_btn = _button("Reset", "Stop and clear the run, its curves and views", self.reset)
         for b in (self.start_btn, self.pause_btn, self.stop_btn, self.reset_btn):
+            # the style's 80 px minimum per button made the column 362 px: with a lesson beside it at
+            # 1024 px the Learn workspace scrolled sideways; the words need less
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 24)
             row.addWidget(b)
         self.progress_bar = QProgressBar()
         self.progress_bar.setToolTip("Steps taken of the steps asked for")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QImage, QKeySequence, QPen
+from PySide6.QtGui import QAction, QColor, QFontMetrics, QGuiApplication, QImage, QKeySequence, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QMenu, QMessageBox, QToolButton, QWidget
 
 from convlab.core.images import ImageError, colorize, encode_png
@@ -93,6 +93,19 @@ class OutlineBox(QGraphicsRectItem):
         painter.drawRect(self.rect())
 
 
+class _TitleLabel(pg.LabelItem):
+    """A view's title, which may be cut but never makes the view's layout wider than the view:
+    pyqtgraph's LabelItem makes its text's width its minimum again on every resize (updateMin), so
+    a long title ("Filter 1: 382 x 382, values -933 to 834") kept the layout 240 px wide in a 200 px
+    view and the colour bar's numbers were cut ("5" for 500)."""
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(1)
+        w, h = self._sizeHint[Qt.SizeHint.MinimumSize]
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (1, h)
+
+
 class ImageView(pg.GraphicsLayoutWidget):
     """Draws a row-major image (H, W) or (H, W, 3); reports the pixel under the mouse."""
 
@@ -104,7 +117,9 @@ class ImageView(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.ci.layout.setContentsMargins(2, 2, 2, 2)
-        self.title = self.addLabel(title, row=0, col=0, colspan=2, color="#333")
+        self._title_text = title  # the whole title (the label may show it shortened)
+        self.title = _TitleLabel(title, color="#333")
+        self.addItem(self.title, row=0, col=0, colspan=2)
         self._relax_title()
         self.vb = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setMouseEnabled(x=True, y=True)
@@ -258,7 +273,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         return ""
 
     def default_file_name(self) -> str:
-        words = re.sub(r"[^A-Za-z0-9]+", "-", self.title.text or "").strip("-").lower()
+        words = re.sub(r"[^A-Za-z0-9]+", "-", self._title_text or "").strip("-").lower()
         return f"{words[:40] or 'image'}.png"
 
     def save_image_dialog(self) -> None:
@@ -299,10 +314,20 @@ class ImageView(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------------ drawing
 
     def set_title(self, text: str) -> None:
-        if text == self.title.text:
+        if text == self._title_text:
             return  # live frames set the same title again and again: a new layout pass is costly
-        self.title.setText(text)
-        self._relax_title()
+        self._title_text = text
+        self._show_title()
+
+    def _show_title(self) -> None:
+        """The title, a plain one-line one ending in "..." when the view is narrower than it."""
+        text = self._title_text
+        if text and "<" not in text and "\n" not in text:
+            room = max(self.width() - 12, 20)  # the layout's margins and the label's own
+            text = QFontMetrics(self.title.item.font()).elidedText(text, Qt.ElideRight, room)
+        if text != self.title.text:
+            self.title.setText(text)
+            self._relax_title()
 
     def _relax_title(self) -> None:
         """A long title may be cut, but must never make the layout wider than the view (the image
@@ -359,6 +384,8 @@ class ImageView(pg.GraphicsLayoutWidget):
         super().resizeEvent(event)
         if getattr(self, "closed", False):  # close() has emptied the scene: the view box is gone
             return
+        if getattr(self, "_title_text", ""):
+            self._show_title()
         if getattr(self, "_shape", None) is not None:
             if getattr(self, "_auto_fit", False):
                 self.vb.autoRange(padding=0.02)
