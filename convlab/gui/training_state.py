@@ -50,10 +50,15 @@ def _load_for_training(settings, shape, captured, spec=None):
     return data
 
 
-def _evaluate_copy(model, val):
-    """Runs in a thread: evaluation and confusion matrix of a model copy on the validation set."""
-    ev = evaluate(model, val)
-    return ev, confusion_matrix(val.y, ev.predictions, len(val.classes))
+def _evaluate_copy(model, val, number: int):
+    """Runs in a thread: (number, evaluation, confusion matrix, "") of a model copy on the
+    validation set, or (number, None, None, what went wrong): the number of the evaluation asked
+    for comes back either way."""
+    try:
+        ev = evaluate(model, val)
+        return number, ev, confusion_matrix(val.y, ev.predictions, len(val.classes)), ""
+    except Exception as e:  # noqa: BLE001 - said in the status bar, never lost in the thread
+        return number, None, None, str(e) if isinstance(e, (ValueError, MemoryError)) else f"{type(e).__name__}: {e}"
 
 
 class TrainingState(QObject):
@@ -88,7 +93,9 @@ class TrainingState(QObject):
         self.confusion = None
         self.optimizer_state: dict | None = None  # the optimiser's buffers after the last run
         self._dataset_task = None
-        self._eval_task = None
+        self._eval_task = None  # the newest evaluation's task (older ones may still be running)
+        self._eval_tasks: dict[int, object] = {}  # number -> Task, kept until it reports
+        self._eval_number = 0  # the evaluation whose result is wanted; a spec edit moves it on
         self._dataset_captured_revision = -1
         self._load_revision = -1  # the captured samples' revision the load under way was made from
         self._task_settings: TrainSettings | None = None  # what the load under way builds
@@ -429,8 +436,7 @@ class TrainingState(QObject):
         """A spec edit or a restore: an evaluation or optimiser state of the old model is gone."""
         self.evaluation = self.confusion = None
         self.optimizer_state = None
-        if self._eval_task is not None:
-            self._eval_task.stale = True  # its result is the old model's: not shown for this one
+        self._eval_number += 1  # a running evaluation is the old model's: its result is not shown
 
     def restore(self, settings: TrainSettings, steps, epochs, epoch_steps, optimizer_state) -> None:
         self.settings = settings
@@ -449,30 +455,28 @@ class TrainingState(QObject):
         vm = self.design.view_model
         if vm is None or self.val is None or len(self.val) == 0 or self.train_block is not None:
             return
-        if self._eval_task is not None:
-            self._eval_task.wait()
-        task = Task(_evaluate_copy, vm.copy(), self.val)
+        self._eval_number += 1  # an older evaluation still running is not waited for: it is not shown
+        number = self._eval_number
+        task = Task(_evaluate_copy, vm.copy(), self.val, number)
         task.done.connect(self._evaluated)
-        task.failed.connect(self._evaluation_failed)
+        self._eval_tasks[number] = task
         self._eval_task = task
         task.start()
 
     def _evaluated(self, result) -> None:
-        stale = getattr(self._eval_task, "stale", False)
-        self._finish_eval()
-        if stale:
-            return
-        self.evaluation, self.confusion = result
-        self.evaluationChanged.emit()
-
-    def _evaluation_failed(self, text: str) -> None:
-        self._finish_eval()
-        self.message.emit(Notice.error(f"cannot evaluate the model: {text}"))
-
-    def _finish_eval(self) -> None:
-        task, self._eval_task = self._eval_task, None
+        number, ev, confusion, error = result
+        task = self._eval_tasks.pop(number, None)
         if task is not None:
-            task.wait()
+            task.wait()  # (it has reported: its thread is ending)
+        if task is self._eval_task:
+            self._eval_task = None
+        if number != self._eval_number:
+            return  # a model or an evaluation newer than this one came since
+        if error:
+            self.message.emit(Notice.error(f"cannot evaluate the model: {error}"))
+            return
+        self.evaluation, self.confusion = ev, confusion
+        self.evaluationChanged.emit()
 
     def per_class_accuracy(self) -> np.ndarray | None:
         if self.confusion is None:
@@ -486,7 +490,7 @@ class TrainingState(QObject):
         return np.flatnonzero(self.evaluation.predictions != self.val.y)[:limit]
 
     def shutdown(self) -> None:
-        for task in (self._dataset_task, self._eval_task):
+        for task in (self._dataset_task, *self._eval_tasks.values()):
             if task is not None:
                 task.wait()
         if self.trainer is not None:

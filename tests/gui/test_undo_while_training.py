@@ -107,3 +107,55 @@ def test_the_edit_menu_says_the_step_in_full_and_an_ampersand_as_it_is(qtbot, wi
     with qtbot.waitSignal(st.resultChanged, timeout=WAIT):
         w.act_undo.trigger()
     assert w.act_redo.text() == "&Redo Stride R&&D" and w.act_undo.text() == "&Undo"
+
+
+def test_an_older_evaluation_that_reports_last_is_not_shown_and_nothing_waits(qtbot, net, monkeypatch):
+    import threading
+
+    import convlab.gui.training_state as training_state
+
+    net.set_settings(dataset="digits", samples=200, epochs=1, batch_size=50)
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        net.load_dataset()
+    qtbot.waitUntil(lambda: not net.loading, timeout=WAIT)
+    real = training_state.evaluate
+    first_may_end = threading.Event()
+    calls = []
+
+    def evaluate(model, val):
+        calls.append(1)
+        if len(calls) == 1:
+            assert first_may_end.wait(30)  # the first (older) one reports after the second
+        ev = real(model, val)
+        ev.accuracy = float(len(calls) == 1)  # which one it was: 1.0 the older, 0.0 the newer
+        return ev
+
+    monkeypatch.setattr(training_state, "evaluate", evaluate)
+    net.evaluate()
+    net.evaluate()  # returns at once: the first is still running, and not waited for
+    with qtbot.waitSignal(net.evaluationChanged, timeout=WAIT):
+        pass
+    assert net.evaluation is not None and net.evaluation.accuracy == 0.0
+    first_may_end.set()
+    qtbot.waitUntil(lambda: not net.trainer_state._eval_tasks, timeout=WAIT)
+    assert net.evaluation.accuracy == 0.0  # the older result came last and was left
+
+
+def test_an_evaluation_that_fails_says_why_and_frees_its_slot(qtbot, net, monkeypatch):
+    import convlab.gui.training_state as training_state
+
+    net.set_settings(dataset="digits", samples=200, epochs=1, batch_size=50)
+    with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
+        net.load_dataset()
+    qtbot.waitUntil(lambda: not net.loading, timeout=WAIT)
+
+    def broken(model, val):
+        raise RuntimeError("no memory for the probabilities")
+
+    monkeypatch.setattr(training_state, "evaluate", broken)
+    said = []
+    net.message.connect(lambda m: said.append(str(m)))
+    net.evaluate()
+    qtbot.waitUntil(lambda: not net.trainer_state._eval_tasks, timeout=WAIT)
+    assert any("cannot evaluate the model: RuntimeError: no memory" in m for m in said), said
+    assert net.evaluation is None and net.trainer_state._eval_task is None
