@@ -61,35 +61,41 @@ def forward_part(x, src, explicit, rmap, cmap, w2, bias, has_bias, out2, cols, b
 
 
 @numba.njit(nogil=True, cache=True)
-def backward_part(src, explicit, rmap, cmap, d2, w2, cols, dcols, dw_t, db, need_dx, dx, dsrc, blocks, units,
-                  counter, fh, fw, sh, sw, dh, dw, ph, pw, ho, wo):  # pragma: no cover - compiled
+def backward_part(src, explicit, rmap, cmap, d2, w2, cols, dcols, dw_groups, db_groups, need_dx, dx, dsrc, blocks,
+                  units, groups, counter, fh, fw, sh, sw, dh, dw, ph, pw, ho, wo):  # pragma: no cover - compiled
+    """Take groups of units from the counter; a group's weight and bias gradients go to its own
+    rows of ``dw_groups`` (G, R, K) and ``db_groups`` (G, K), summed in group order afterwards, so
+    the sums do not depend on which thread took which group (a seeded run gives the same numbers
+    every time)."""
     k_, r_ = w2.shape
     total = d2.shape[1]
     wf = w2.reshape(-1)
     df = d2.reshape(-1)
-    dwf = dw_t.reshape(-1)
     target = dsrc if explicit else dx
     while True:
-        u = fetch_add(counter, 1)
-        if u >= units.shape[0]:
+        g = fetch_add(counter, 1)
+        if g >= groups.shape[0]:
             return
-        first, last = units[u, 0], units[u, 1]
-        for b in range(first, last):
-            n0, n1, y0, y1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
-            m = (n1 - n0) * (y1 - y0) * wo
-            col0 = (n0 * ho + y0) * wo
-            im2col(src, cols, m, 0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
-            gemm(False, True, r_, k_, m, cols, 0, m, df, col0, total, 1.0, dwf, 0, k_)
-            for k in range(k_):
-                base = _U(k * total + col0)
-                acc = 0.0
-                for j in range(_U(m)):
-                    acc += df[base + j]
-                db[k] += acc
-            if need_dx:
-                gemm(True, False, r_, m, k_, wf, 0, r_, df, col0, total, 0.0, dcols, 0, m)
-                if y0 == 0:
-                    zero_samples(target, n0, n1)
-                col2im(dcols, m, 0, target, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
-        if need_dx and explicit:
-            pad_fold(dsrc, dx, blocks[first, 0], blocks[last - 1, 1], rmap, cmap)
+        dwf = dw_groups[g].reshape(-1)
+        db = db_groups[g]
+        for u in range(groups[g, 0], groups[g, 1]):
+            first, last = units[u, 0], units[u, 1]
+            for b in range(first, last):
+                n0, n1, y0, y1 = blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3]
+                m = (n1 - n0) * (y1 - y0) * wo
+                col0 = (n0 * ho + y0) * wo
+                im2col(src, cols, m, 0, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+                gemm(False, True, r_, k_, m, cols, 0, m, df, col0, total, 1.0, dwf, 0, k_)
+                for k in range(k_):
+                    base = _U(k * total + col0)
+                    acc = 0.0
+                    for j in range(_U(m)):
+                        acc += df[base + j]
+                    db[k] += acc
+                if need_dx:
+                    gemm(True, False, r_, m, k_, wf, 0, r_, df, col0, total, 0.0, dcols, 0, m)
+                    if y0 == 0:
+                        zero_samples(target, n0, n1)
+                    col2im(dcols, m, 0, target, n0, n1, y0, y1, fh, fw, sh, sw, dh, dw, ph, pw, wo)
+            if need_dx and explicit:
+                pad_fold(dsrc, dx, blocks[first, 0], blocks[last - 1, 1], rmap, cmap)
