@@ -83,16 +83,22 @@ class ModelParts:
         return cls(copy.deepcopy(lab.model_spec), lab.model_preset, lab.model_state, lab.optimizer_state,
                    lab.history_steps, list(lab.history_epochs), lab.confusion)
 
+    def put_into(self, lab: Session) -> Session:
+        """``lab`` with this model side in place (and no unit selected), for ``prepare_restore``."""
+        lab.model_spec, lab.model_preset, lab.model_state = self.spec, self.preset, self.state
+        lab.optimizer_state, lab.history_steps = self.optimizer_state, self.history_steps
+        lab.history_epochs, lab.confusion = list(self.history_epochs), self.confusion
+        lab.selection = {**lab.selection, "unit": None}
+        return lab
 
-def _prepare_swap(net, parts: ModelParts):
-    """The lab's model side with ``parts`` in place, built aside (SessionError when it does not fit)."""
+
+def _swap_aside(net, parts: ModelParts):
+    """(the lab's model side now, the lab with ``parts`` in its place built aside); SessionError
+    or ValueError when ``parts`` does not fit. Nothing changes here."""
     lab = Session()
     net.write_session(lab)
-    lab.model_spec, lab.model_preset, lab.model_state = parts.spec, parts.preset, parts.state
-    lab.optimizer_state, lab.history_steps = parts.optimizer_state, parts.history_steps
-    lab.history_epochs, lab.confusion = list(parts.history_epochs), parts.confusion
-    lab.selection = {**lab.selection, "unit": None}
-    return net.prepare_restore(lab)
+    current = ModelParts.of(lab)
+    return current, net.prepare_restore(parts.put_into(lab))
 
 
 class _ImportCommand(QUndoCommand):
@@ -121,13 +127,10 @@ class _ImportCommand(QUndoCommand):
 
     def _swap(self) -> None:
         net = self.net
-        if net.training != "idle":
-            net.stop_now()  # (the window holds this step while training: a stack moved past it)
-        lab = Session()
-        net.write_session(lab)
-        current = ModelParts.of(lab)
+        if net.edit_blocker():  # (the window holds this step while training: a stack moved past it)
+            net.stop_now()
         try:
-            prepared = _prepare_swap(net, self.kept)
+            current, prepared = _swap_aside(net, self.kept)
         except Exception as e:  # noqa: BLE001 - never raise inside an undo command
             net.message.emit(Notice.error(f"{self.text()}: the other model cannot be put back ({e})"))
             return
@@ -356,13 +359,10 @@ class ModelTransfer(QObject):
         # old model back with its weights and its history.
         after = ModelParts(imported.spec, None, dict(imported.state), None, None, [], None)
         try:
-            prepared = _prepare_swap(net, after)
+            before, prepared = _swap_aside(net, after)
         except (SessionError, ValueError) as e:
             self._fail(f"{os.path.basename(path)}: {e}")
             return
-        lab = Session()
-        net.write_session(lab)
-        before = ModelParts.of(lab)
         net.undo_stack.push(_ImportCommand(net, f"Import {os.path.basename(path)}", before, prepared))
         layers = len(imported.spec["layers"])
         text = f"imported {layers} layers with their weights from {os.path.basename(path)}"

@@ -58,7 +58,9 @@ def _evaluate_copy(model, val, number: int):
         ev = evaluate(model, val)
         return number, ev, confusion_matrix(val.y, ev.predictions, len(val.classes)), ""
     except Exception as e:  # noqa: BLE001 - said in the status bar, never lost in the thread
-        return number, None, None, str(e) if isinstance(e, (ValueError, MemoryError)) else f"{type(e).__name__}: {e}"
+        # (worded as a Task words a failure: the engine's own errors as they are, others with their type)
+        said = str(e) if isinstance(e, (ValueError, OSError, MemoryError)) else f"{type(e).__name__}: {e}"
+        return number, None, None, said
 
 
 class TrainingState(QObject):

@@ -102,8 +102,7 @@ class _TitleLabel(pg.LabelItem):
     def updateMin(self):
         super().updateMin()
         self.setMinimumWidth(1)
-        w, h = self._sizeHint[Qt.SizeHint.MinimumSize]
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (1, h)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (1, self._sizeHint[Qt.SizeHint.MinimumSize][1])
 
 
 class ImageView(pg.GraphicsLayoutWidget):
@@ -120,7 +119,6 @@ class ImageView(pg.GraphicsLayoutWidget):
         self._title_text = title  # the whole title (the label may show it shortened)
         self.title = _TitleLabel(title, color="#333")
         self.addItem(self.title, row=0, col=0, colspan=2)
-        self._relax_title()
         self.vb = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMenu=False)
         self.vb.setMouseEnabled(x=True, y=True)
         self.item = pg.ImageItem(axisOrder="row-major")
@@ -326,14 +324,7 @@ class ImageView(pg.GraphicsLayoutWidget):
             room = max(self.width() - 12, 20)  # the layout's margins and the label's own
             text = QFontMetrics(self.title.item.font()).elidedText(text, Qt.ElideRight, room)
         if text != self.title.text:
-            self.title.setText(text)
-            self._relax_title()
-
-    def _relax_title(self) -> None:
-        """A long title may be cut, but must never make the layout wider than the view (the image
-        would then be cut instead)."""
-        self.title.setMinimumWidth(1)
-        self.title.setMaximumWidth(16777215)
+            self.title.setText(text)  # (a _TitleLabel: never wider than the view)
 
     def set_image(self, image: np.ndarray, levels=None, signed: bool = False) -> None:
         """Draw an image: uint8 RGB as it is; values (H, W) through ``levels`` (default: their

@@ -81,7 +81,6 @@ class TitledImageView(ImageView):
         margin = 2 * item.document().documentMargin()
         item.setTextWidth(max(metrics.horizontalAdvance(line) for line in lines) + margin + 2)
         self.title.updateMin()  # the label's height for these lines, then centred again
-        self._relax_title()
         self.title.resizeEvent(None)
         self.title.updateGeometry()
         cut = any(a != b for a, b in zip(lines, self.full_title.split("\n"), strict=True))
