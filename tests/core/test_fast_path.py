@@ -34,6 +34,7 @@ def engine_setup(request, monkeypatch):
         monkeypatch.setattr(fast_conv, "BLOCK_BYTES", 1)
         monkeypatch.setattr(engine_settings, "SPLIT_MIN_MACS", 0)
         monkeypatch.setattr(engine_settings, "LINEAR_SPLIT_MIN_MACS", 0)
+        monkeypatch.setattr(engine_settings, "POOL_SPLIT_MIN", 0)
         monkeypatch.setattr(engine, "threads", 2)
         monkeypatch.setattr(engine, "contended", lambda: False)  # split even while the machine is busy
     else:
@@ -339,6 +340,20 @@ def test_a_linear_layer_splits_its_batch_only_for_big_gemms(monkeypatch):
     assert fast_linear._bounds(64, 64 * 400 * 120) == [0, 64]  # LeNet-5's first: whole (split was slower)
     assert fast_linear._bounds(256, 256 * 2048 * 256) == [0, 128, 256]  # big enough to pay for a helper
     assert engine.parts_for(64, 64 * 400 * 120) == 2  # a conv layer's work of that size is still split
+
+
+def test_a_pooling_layer_splits_from_a_smaller_size_than_a_conv(monkeypatch):
+    from convlab.core.fastpath import pool as fast_pool
+
+    monkeypatch.setattr(engine, "threads", 2)
+    monkeypatch.setattr(engine, "contended", lambda: False)
+    calls = []
+    monkeypatch.setattr(engine.workers, "run", lambda fn, parts: calls.append(parts))
+    lenet_pool0 = 64 * 6 * 28 * 28  # values into LeNet-5's first pooling at batch 64
+    fast_pool._split(64 * 6, 64, 2 * lenet_pool0, lambda counter, chunk: None)
+    fast_pool._split(2 * 6, 2, 2 * 2 * 6 * 8 * 8, lambda counter, chunk: None)  # two small maps
+    assert calls == [2, 1]
+    assert 2 * lenet_pool0 < engine_settings.SPLIT_MIN_MACS  # a conv's threshold would keep it whole
 
 
 def test_the_blas_capped_and_called_is_numpys_even_with_opencvs_copy_loaded():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import pool_loops as loops
+from . import settings
 from .settings import engine
 
 
@@ -69,7 +70,7 @@ CHUNKS_PER_THREAD = 8  # planes are handed out in this many chunks per thread
 
 def _split(planes: int, n: int, work: int, fn) -> None:
     """Run fn(counter, chunk) on the engine's threads, which share the planes through the counter."""
-    parts = engine.parts_for(n, work)
+    parts = engine.parts_for(n, work, least=settings.POOL_SPLIT_MIN)
     chunk = max(1, -(-planes // (parts * CHUNKS_PER_THREAD))) if parts > 1 else planes
     counter = np.zeros(1, np.int64)
     engine.workers.run(lambda t: fn(counter, chunk), parts)
