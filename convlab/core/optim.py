@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fastpath import engine
+
+
+def _compiled():
+    """The compiled updates (``fastpath.optim_loops``) while the fast path is on, else None."""
+    if not engine.active(training=True):
+        return None
+    from .fastpath import optim_loops
+
+    return optim_loops
+
+
+def _fit(*arrays) -> bool:
+    """Whether the compiled updates take these arrays: one float dtype, all C-contiguous."""
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
 
 class Optimizer:
     def __init__(self, params: dict[str, np.ndarray], lr: float, weight_decay: float = 0.0):
@@ -16,6 +33,7 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
+        self._loops = None  # the compiled updates for this step, or None
 
     def _grad(self, name, grads):
         g = grads[name]
@@ -28,6 +46,7 @@ class Optimizer:
         if missing:
             raise ValueError(f"no gradient for {', '.join(sorted(missing))}")
         self.steps += 1
+        self._loops = _compiled()
         for name, p in self.params.items():
             self._update(name, p, self._grad(name, grads))
 
@@ -78,6 +97,11 @@ class SGD(Optimizer):
             buf = self.state.setdefault(name, {}).get("momentum")
             if buf is None:
                 buf = self.state[name]["momentum"] = np.array(g, dtype=p.dtype)
+            elif self._loops is not None and _fit(p, g, buf):
+                t = p.dtype.type
+                self._loops.sgd_momentum(p.reshape(-1), g.reshape(-1), buf.reshape(-1), t(self.lr),
+                                   t(self.momentum), self.nesterov)
+                return
             else:
                 buf *= self.momentum
                 buf += g
@@ -108,11 +132,16 @@ class Adam(Optimizer):
             st["v"] = np.zeros_like(p)
         b1, b2 = self.betas
         m, v = st["m"], st["v"]
+        t = self.steps
+        if self._loops is not None and _fit(p, g, m, v):
+            d = p.dtype.type
+            self._loops.adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), d(b1), d(1 - b1), d(b2),
+                       d(1 - b2), d(self.lr / (1 - b1**t)), d(1 - b2**t), d(self.eps))
+            return
         m *= b1
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * (g * g)
-        t = self.steps
         step = self.lr / (1 - b1**t)
         denom = np.sqrt(v / (1 - b2**t)) + self.eps
         p -= (step * m / denom).astype(p.dtype, copy=False)
@@ -133,3 +162,11 @@ def make_optimizer(name: str, params, **settings) -> Optimizer:
     if key not in OPTIMIZERS:
         raise ValueError(f"unknown optimiser {name!r} (known: sgd, momentum, adam)")
     return OPTIMIZERS[key](params, **settings)
+
+
+def warm_up(dtype=np.float32) -> None:
+    """Two steps of each optimiser on a one-value parameter: their compiled updates for ``dtype``
+    are compiled now (or loaded from Numba's cache) rather than in a run's first batch."""
+    for opt in (SGD({"w": np.zeros(1, dtype)}, lr=0.1, momentum=0.5), Adam({"w": np.zeros(1, dtype)})):
+        for _ in range(2):
+            opt.step({"w": np.ones(1, dtype)})

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import optim
 from .divergence import DivergenceGuard
 from .losses import softmax_cross_entropy
 from .model import Sequential
@@ -84,7 +85,7 @@ def class_scores(model: Sequential, x: np.ndarray, training: bool = False) -> np
 
 
 def warm_up(model: Sequential, own: bool = False) -> None:
-    """One training step's forward and backward, and one inference, on two blank samples through a
+    """One training step's forward, backward and update, and one inference, on two blank samples through a
     copy of ``model`` (``own``: through the model itself, whose weights this leaves alone but whose
     gradients it overwrites): the engine's compiled loops that this model
     uses are compiled now (the first time on a machine, several seconds; Numba keeps them on disk)
@@ -97,6 +98,7 @@ def warm_up(model: Sequential, own: bool = False) -> None:
         _, dlogits = softmax_cross_entropy(logits, np.zeros(2, np.int64))
         m.backward(dlogits, start=start, need_input_grad=False)
         class_scores(m, x[:1])
+    optim.warm_up(x.dtype)
 
 
 def evaluate(model: Sequential, data, batch_size: int = 256) -> Evaluation:

@@ -79,3 +79,50 @@ def test_bad_settings_and_states():
     with pytest.raises(ValueError, match="no gradient for b"):
         SGD(params(), lr=0.1).step({"w": np.zeros(2)})
     assert make_optimizer("momentum", params(), lr=0.1).momentum == 0.9
+
+
+OPTIONS = [
+    (SGD, {"lr": 0.05, "momentum": 0.9}),
+    (SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3}),
+    (SGD, {"lr": 0.05}),
+    (Adam, {"lr": 1e-2}),
+    (Adam, {"lr": 3e-3, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 1e-2}),
+]
+
+
+def _run(cls, settings, dtype, steps=6):
+    rng = np.random.default_rng(3)
+    p = {"w": rng.normal(size=(4, 3, 5, 5)).astype(dtype), "b": rng.normal(size=(4,)).astype(dtype)}
+    opt = cls(p, **settings)
+    for _ in range(steps):
+        opt.step({k: rng.normal(size=v.shape).astype(dtype) for k, v in p.items()})
+    return p, opt.state
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls, settings", OPTIONS)
+def test_the_compiled_updates_give_the_reference_bit_for_bit(cls, settings, dtype, monkeypatch):
+    from convlab.core.fastpath import engine, optim_loops
+
+    calls = []
+    for name in ("sgd_momentum", "adam"):
+        kernel = getattr(optim_loops, name)
+        monkeypatch.setattr(optim_loops, name, lambda *a, k=kernel: calls.append(k) or k(*a))
+    fast_p, fast_state = _run(cls, settings, dtype)
+    # two parameters; Adam's buffers start at zero, momentum's is the first gradient; plain SGD has none
+    assert len(calls) == (2 * 6 if cls is Adam else 2 * 5 if settings.get("momentum") else 0)
+    with engine.reference():
+        ref_p, ref_state = _run(cls, settings, dtype)
+    for k in ref_p:
+        assert fast_p[k].dtype == dtype
+        np.testing.assert_array_equal(fast_p[k], ref_p[k], err_msg=k)
+        for buf in ref_state.get(k, {}):
+            np.testing.assert_array_equal(fast_state[k][buf], ref_state[k][buf], err_msg=f"{k}.{buf}")
+
+
+def test_a_strided_parameter_takes_the_numpy_update():
+    w = np.zeros((4, 6))[:, ::2]
+    opt = SGD({"w": w}, lr=0.5, momentum=0.5)
+    opt.step({"w": np.ones((4, 3))})
+    opt.step({"w": np.ones((4, 3))})
+    np.testing.assert_array_equal(w, -0.5 - 0.5 * 1.5)

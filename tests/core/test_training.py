@@ -168,17 +168,17 @@ def test_warm_up_compiles_the_fast_loops_a_model_uses():
     if not engine.available:
         pytest.skip("the fast path needs Numba")
     script = (
-        "from convlab.core.fastpath import engine, conv_loops, pool_loops, patch_loops\n"
+        "from convlab.core.fastpath import engine, conv_loops, optim_loops, pool_loops, patch_loops\n"
         "from convlab.core.model import Sequential\n"
         "from convlab.core.presets import LENET5\n"
         "from convlab.core.training import warm_up\n"
         "engine.load()\n"
-        "def ready():\n"
-        "    return sum(bool(getattr(f, 'signatures', None)) for m in (conv_loops, pool_loops, patch_loops)\n"
-        "               for f in vars(m).values())\n"
-        "before = ready()\n"
+        "def ready(*modules):\n"
+        "    return sum(bool(getattr(f, 'signatures', None)) for m in modules for f in vars(m).values())\n"
+        "before = ready(conv_loops, pool_loops, patch_loops, optim_loops)\n"
         "warm_up(Sequential.from_spec(LENET5, seed=0))\n"
-        "print(before, ready())\n")
+        "print(before, ready(conv_loops, pool_loops, patch_loops), ready(optim_loops))\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
-    before, after = map(int, out.stdout.split())
+    before, after, optimisers = map(int, out.stdout.split())
     assert before == 0 and after >= 4  # the loops of a run are ready before its first batch
+    assert optimisers == 2  # and so are the updates of SGD with momentum and of Adam

@@ -17,6 +17,7 @@ sets how many threads a batch is split over (default: the cores, at most 2).
 * ``pool_loops``  compiled pooling loops, max pooling with the ReLU fused
 * ``pool``        max / average pooling over a whole batch, ReLU + max pooling in one pass
 * ``linear``      a linear layer's GEMMs split over the threads
+* ``optim_loops`` compiled SGD-momentum and Adam updates, bit for bit those of ``convlab.core.optim``
 * ``plans``       per-layer caches of plans, keyed by batch shape
 
 Why these choices (measured on the 2-core machine this was built on, LeNet-5, batch 16-256):

@@ -82,7 +82,7 @@ class Engine:
             return self._loaded
         with self._load_lock:
             if not self._loaded:
-                from . import conv, pool  # noqa: F401 - importing them loads the loops
+                from . import conv, optim_loops, pool  # noqa: F401 - importing them loads the loops
 
                 self._cap_blas()
                 self._loaded = True
