@@ -7,6 +7,7 @@ the tests use. ``with engine.reference():`` runs the reference instead; ``engine
 sets how many threads a batch is split over (default: the cores, at most 2).
 
 * ``settings``    the thread count, the reference switch, loading the loops, the BLAS cap
+* ``allocator``   the C allocator keeps the memory a step frees (no page faults on the next step)
 * ``blas``        the BLAS under NumPy: its thread count and its CBLAS GEMM, found through ctypes
 * ``gemm``        that GEMM, callable from compiled loops
 * ``atomics``     atomic counters for loops shared by threads
