@@ -14,6 +14,11 @@ step (model, optimiser, data and libraries loaded).
 Single-image latency: the median time of one forward pass of one image (the live view's path) for
 LeNet-5 (classic and ReLU) and the small VGG preset, on ConvLab's fast path and its reference path.
 
+Page faults: the engine has the C allocator keep the memory a step frees (see
+``convlab.core.fastpath.allocator``); the setting is process-wide, so PyTorch, taking turns in the
+same process, runs with it too. The table prints the minor page faults per training step of each;
+``--allocator-defaults`` leaves glibc's own settings for both (as before the setting).
+
 While other programs keep the cores busy (1-minute load above the cores + 1) the engine splits no
 batch, and the 2-thread rows say so. ``--reference`` runs ConvLab on its reference path throughout
 (what the engine did before the fast path). The figures are noisy while other programs use the
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -143,14 +149,19 @@ def have_torch() -> bool:
 # --------------------------------------------------------------------------- measuring
 
 
-def samples_per_s(step, batch: int, seconds: float) -> float:
-    calls, t0 = 0, time.perf_counter()
+def _minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def samples_per_s(step, batch: int, seconds: float) -> tuple[float, float]:
+    """(samples per second, minor page faults per step) over about ``seconds`` of steps."""
+    calls, faults, t0 = 0, _minor_faults(), time.perf_counter()
     while True:
         step()
         calls += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds:
-            return calls * batch / elapsed
+            return calls * batch / elapsed, (_minor_faults() - faults) / calls
 
 
 def training_table(args) -> None:
@@ -163,6 +174,7 @@ def training_table(args) -> None:
     head = f"{'threads':>7} {'batch':>5} {'ConvLab':>10}"
     if torch_there:
         head += f" {'PyTorch ' + torch.__version__.split('+')[0]:>14} {'ratio':>6}"
+    head += f"  {'page faults a step':>18}"
     print(head)
     for threads in args.threads:
         set_convlab_threads(threads)
@@ -176,14 +188,20 @@ def training_table(args) -> None:
                     ours()
                     if theirs:
                         theirs()
-                a, b = [], []
+                a, b, fa, fb = [], [], [], []
                 for _ in range(args.rounds):
-                    a.append(samples_per_s(ours, batch, args.seconds))
+                    rate, faults = samples_per_s(ours, batch, args.seconds)
+                    a.append(rate)
+                    fa.append(faults)
                     if theirs:
-                        b.append(samples_per_s(theirs, batch, args.seconds))
+                        rate, faults = samples_per_s(theirs, batch, args.seconds)
+                        b.append(rate)
+                        fb.append(faults)
             row = f"{threads:>7} {batch:>5} {statistics.median(a):>10,.0f}"
             if theirs:
                 row += f" {statistics.median(b):>14,.0f} {statistics.median(a) / statistics.median(b):>6.2f}"
+            faults = f"{statistics.median(fa):,.0f}" + (f" / {statistics.median(fb):,.0f}" if theirs else "")
+            row += f"  {faults:>18}"
             if threads > 1 and engine is not None and engine.contended():
                 row += "  (ConvLab used 1 thread: other programs kept the cores busy)"
             print(row, flush=True)
@@ -301,9 +319,15 @@ def main():
     ap.add_argument("--calls", type=int, default=300, help="single-image forward passes per model")
     ap.add_argument("--reference", action="store_true", help="ConvLab on its reference path")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when importable")
+    ap.add_argument("--allocator-defaults", action="store_true",
+                    help="leave the C allocator's settings alone (the engine keeps freed memory otherwise)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["training", "memory", "latency"])
     ap.add_argument("--memory-child", choices=["convlab", "torch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.allocator_defaults and engine is not None:
+        from convlab.core.fastpath import allocator
+
+        allocator.keep_freed_memory = lambda: False
     if args.memory_child:
         memory_child(args.memory_child, args.threads[-1], args.reference)
         return
