@@ -19,13 +19,14 @@ and three selects), and the few columns at the edges, clipped window by window. 
 the maps' dtype (so float32 stays float32).
 
 A plane is first looked at for NaN (one vectorised pass while it comes into cache, fused with the
-ReLU when there is one). A plane without NaN takes windows compared by ``v > m`` alone, which LLVM
-turns into vector selects; a plane with a NaN takes the loop that also asks ``v != v`` at every
-tap. Asking it everywhere made LLVM emit a branch per tap: on an AVX2 machine (AMD EPYC) LeNet-5's
+ReLU when there is one). On a plane without NaN, 2x2 windows at stride 2 are compared by ``v > m``
+alone, which LLVM turns into vector selects; a plane with a NaN, and any other window, takes the
+loop that also asks ``v != v`` at every tap. Asking it everywhere made LLVM emit a branch per tap: on an AVX2 machine (AMD EPYC) LeNet-5's
 first pooling at batch 256 took 6.3 ms that way, 1.2 ms with the look for NaN and the NaN-free
 windows (measured, one thread).
-The choice is passed down as a literal ``exact`` (and so is ``relu``) into functions inlined into
-their caller, so each loop is compiled with only the tests it needs.
+The choice is passed down as a literal ``exact`` (and so is ``relu``) into a function inlined into
+its caller, so that loop is compiled with only the tests it needs; the other cases share one
+compiled function (every inlined copy costs seconds of compiling on a machine's first run).
 """
 
 from __future__ import annotations
@@ -125,13 +126,12 @@ def _max2x2(xf, of, jf, row, o, count, step, uw, relu, no_route, zero, exact):
         _store(of, jf, o + b, m, k, relu, no_route, zero, exact)
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
-def _max_inner(xf, of, jf, row, o, count, fh, fw, sw, w, relu, no_route, zero, exact):
-    """count windows wholly inside the plane, the first with its top-left tap at xf[row]."""
-    if fh == 2 and fw == 2 and sw == 2:  # the usual 2x2 / 2: a literal stride, vector code
-        _max2x2(xf, of, jf, row, o, count, 2, _U(w), relu, no_route, zero, exact)
-    elif fh == 2 and fw == 2:
-        _max2x2(xf, of, jf, row, o, count, sw, _U(w), relu, no_route, zero, exact)
+@numba.njit(nogil=True, cache=True)
+def _max_inner(xf, of, jf, row, o, count, fh, fw, sw, w, relu, no_route, zero):
+    """count windows wholly inside the plane, the first with its top-left tap at xf[row], a NaN tap
+    winning (a call of its own: compiling it inline once per case cost ~10 s on a first run)."""
+    if fh == 2 and fw == 2:
+        _max2x2(xf, of, jf, row, o, count, sw, _U(w), relu, no_route, zero, True)
     else:
         usw = _U(sw)
         for b in range(_U(0), _U(count)):
@@ -141,10 +141,10 @@ def _max_inner(xf, of, jf, row, o, count, fh, fw, sw, w, relu, no_route, zero, e
             for i in range(fh):
                 for j in range(fw):
                     v = xf[q + _U(i * w + j)]
-                    t = (v > m) | (exact & (v != v))
+                    t = (v > m) | (v != v)
                     m = v if t else m
                     k = i * fw + j if t else k
-            _store(of, jf, o + b, m, k, relu, no_route, zero, exact)
+            _store(of, jf, o + b, m, k, relu, no_route, zero, True)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -177,15 +177,13 @@ def maxpool_forward(x, out, idx, relu_out, relu, counter, chunk, fh, fw, sh, sw,
                 if inner_hi > inner_lo:
                     row = _U((p * h + r0) * w + lo * sw - pw)
                     first, count = o + _U(inner_lo), inner_hi - inner_lo
-                    # relu and exact as literals: four loops, each without the tests it does not need
-                    if relu and nan:
-                        _max_inner(xf, of, jf, row, first, count, fh, fw, sw, w, True, no_route, zero, True)
-                    elif relu:
-                        _max_inner(xf, of, jf, row, first, count, fh, fw, sw, w, True, no_route, zero, False)
-                    elif nan:
-                        _max_inner(xf, of, jf, row, first, count, fh, fw, sw, w, False, no_route, zero, True)
+                    if fh == 2 and fw == 2 and sw == 2 and not nan:  # the usual 2x2 / 2, no NaN: vector code
+                        if relu:  # relu and exact as literals: only the tests this loop needs
+                            _max2x2(xf, of, jf, row, first, count, 2, _U(w), True, no_route, zero, False)
+                        else:
+                            _max2x2(xf, of, jf, row, first, count, 2, _U(w), False, no_route, zero, False)
                     else:
-                        _max_inner(xf, of, jf, row, first, count, fh, fw, sw, w, False, no_route, zero, False)
+                        _max_inner(xf, of, jf, row, first, count, fh, fw, sw, w, relu, no_route, zero)
                 for b in range(inner_lo):
                     _clipped(xf, of, jf, o, p, h, w, r0, ra, rb, b, fw, sw, pw, relu, no_route, zero)
                 for b in range(inner_hi if inner_hi > inner_lo else 0, wo):
