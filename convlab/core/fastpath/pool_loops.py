@@ -21,12 +21,12 @@ the maps' dtype (so float32 stays float32).
 A plane is first looked at for NaN (one vectorised pass while it comes into cache, fused with the
 ReLU when there is one). On a plane without NaN, 2x2 windows at stride 2 are compared by ``v > m``
 alone, which LLVM turns into vector selects; a plane with a NaN, and any other window, takes the
-loop that also asks ``v != v`` at every tap. Asking it everywhere made LLVM emit a branch per tap: on an AVX2 machine (AMD EPYC) LeNet-5's
-first pooling at batch 256 took 6.3 ms that way, 1.2 ms with the look for NaN and the NaN-free
-windows (measured, one thread).
-The choice is passed down as a literal ``exact`` (and so is ``relu``) into a function inlined into
-its caller, so that loop is compiled with only the tests it needs; the other cases share one
-compiled function (every inlined copy costs seconds of compiling on a machine's first run).
+loop that also asks ``v != v`` at every tap. Asking it everywhere made LLVM emit a branch per tap:
+on an AVX2 machine (AMD EPYC) LeNet-5's first pooling at batch 256 took 6.3 ms that way, 1.2 ms
+with the look for NaN and the NaN-free windows (measured, one thread). The choice is passed down
+as a literal ``exact`` (and so is ``relu``) into a function inlined into its caller, so that loop
+is compiled with only the tests it needs; the other cases share one compiled function (every
+inlined copy costs seconds of compiling on a machine's first run).
 """
 
 from __future__ import annotations
