@@ -118,19 +118,19 @@ def test_an_older_evaluation_that_reports_last_is_not_shown_and_nothing_waits(qt
     with qtbot.waitSignal(net.datasetChanged, timeout=WAIT):
         net.load_dataset()
     qtbot.waitUntil(lambda: not net.loading, timeout=WAIT)
-    real = training_state.evaluate
+    real = training_state._evaluate_copy
     first_may_end = threading.Event()
-    calls = []
+    older = net.trainer_state._eval_number + 1  # the number the first evaluate() below gets
 
-    def evaluate(model, val):
-        calls.append(1)
-        if len(calls) == 1:
-            assert first_may_end.wait(30)  # the first (older) one reports after the second
-        ev = real(model, val)
-        ev.accuracy = float(len(calls) == 1)  # which one it was: 1.0 the older, 0.0 the newer
-        return ev
+    def evaluate_copy(model, val, number):
+        # told apart by number, not by which thread calls first: the newer one's thread may start first
+        if number == older:
+            assert first_may_end.wait(30)  # the older one reports after the newer
+        number, ev, confusion, error = real(model, val, number)
+        ev.accuracy = float(number == older)  # which one it was: 1.0 the older, 0.0 the newer
+        return number, ev, confusion, error
 
-    monkeypatch.setattr(training_state, "evaluate", evaluate)
+    monkeypatch.setattr(training_state, "_evaluate_copy", evaluate_copy)
     net.evaluate()
     net.evaluate()  # returns at once: the first is still running, and not waited for
     with qtbot.waitSignal(net.evaluationChanged, timeout=WAIT):
