@@ -436,6 +436,7 @@ def test_the_memory_a_step_frees_stays_for_the_next_step():
     a step's worth of arrays (each under NumPy's 4 MB huge-page size) comes back without faults."""
     import subprocess
     import sys
+    from pathlib import Path
 
     from convlab.core.fastpath import allocator
 
@@ -458,5 +459,7 @@ def test_the_memory_a_step_frees_stays_for_the_next_step():
             "print(untouched, faults(), allocator.keep_freed_memory())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     untouched, tuned, took = out.stdout.split()
-    assert int(untouched) > 1000  # 10.5 MB of 4 KB pages, given back and faulted in again
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not (thp.exists() and "[always]" in thp.read_text()):  # (huge pages would fault far fewer times)
+        assert int(untouched) > 1000  # 10.5 MB of 4 KB pages, given back and faulted in again
     assert int(tuned) < 50 and took == "True"
