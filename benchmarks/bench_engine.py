@@ -251,6 +251,8 @@ def memory_table(args) -> None:
         cmd = [sys.executable, __file__, "--memory-child", lib, "--threads", str(args.threads[-1])]
         if args.reference:
             cmd.append("--reference")
+        if args.allocator_defaults:
+            cmd.append("--allocator-defaults")
         child = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if child.returncode != 0:
             print(f"  {lib}: failed ({child.stderr.strip().splitlines()[-1:]})")
